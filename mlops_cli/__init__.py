@@ -1,0 +1,1 @@
+"""The `mlops` command line: one console script, verbs grouped by module."""

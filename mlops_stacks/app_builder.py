@@ -1,0 +1,93 @@
+"""Builds the whole app: settings -> stacks in deploy order -> tags and policy checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import App, Environment, Stack, Tags, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from mlops_stacks.endpoint import EndpointStack
+from mlops_stacks.nag_acknowledgments import acknowledge_findings
+from mlops_stacks.observability import ObservabilityStack
+from mlops_stacks.registry import RegistryStack
+from mlops_stacks.settings import Settings, setting_names
+from mlops_stacks.storage import StorageStack
+
+
+@dataclass
+class PipelineStacks:
+    """The stacks of one app, in deploy order."""
+
+    storage: StorageStack
+    registry: RegistryStack
+    endpoint: EndpointStack
+    observability: ObservabilityStack
+    github_oidc: Stack | None = None
+
+    def all(self) -> list[Stack]:
+        """Every stack that exists in this app."""
+        stacks = [self.storage, self.registry, self.endpoint, self.observability]
+        return [*stacks, self.github_oidc] if self.github_oidc else stacks
+
+
+def settings_from_app(app: App) -> Settings:
+    """The settings in `cdk.json` context and `-c key=value`."""
+    return Settings.from_context({name: app.node.try_get_context(name) for name in setting_names()})
+
+
+def build_stacks(app: App, settings: Settings, env: Environment | None = None) -> PipelineStacks:
+    """Create and wire the stacks; stable names cross stacks as outputs, per-run values via SSM."""
+    prefix = settings.project_name
+    storage = StorageStack(app, f"{prefix}-storage", settings=settings, env=env)
+    registry = RegistryStack(
+        app,
+        f"{prefix}-registry",
+        settings=settings,
+        execution_role=storage.execution_role,
+        train_uri=storage.train_uri,
+        validation_uri=storage.validation_uri,
+        data_hash=storage.data_hash,
+        env=env,
+    )
+    # The data must be in S3 before the training job reads it.
+    registry.training.resource.node.add_dependency(storage.data_deployment)
+    endpoint = EndpointStack(
+        app,
+        f"{prefix}-endpoint",
+        settings=settings,
+        execution_role=storage.execution_role,
+        approved_parameter_name=registry.approved_parameter_name,
+        env=env,
+    )
+    # Nothing of the endpoint may be created before an approved version exists.
+    endpoint.add_stack_dependency(registry, "reads the approved model package from SSM")
+    observability = ObservabilityStack(
+        app,
+        f"{prefix}-observability",
+        settings=settings,
+        endpoint_name=endpoint.endpoint_name,
+        feature_names=storage.feature_names,
+        capture_database=endpoint.capture_database,
+        capture_table=endpoint.capture_table,
+        capture_writer=endpoint.capture_writer.function,
+        capture_failures=endpoint.capture_failures,
+        env=env,
+    )
+    observability.add_stack_dependency(endpoint, "watches the endpoint")
+    stacks = PipelineStacks(storage, registry, endpoint, observability)
+
+    for stack in stacks.all():
+        Tags.of(stack).add("project", settings.project_name)
+        Tags.of(stack).add("cost-center", settings.cost_center)
+    return stacks
+
+
+def build_app(app: App, env: Environment | None = None, *, nag: bool = True) -> PipelineStacks:
+    """The complete app with cdk-nag's AwsSolutions checks; a violation stops synth."""
+    settings = settings_from_app(app)
+    stacks = build_stacks(app, settings, env)
+    acknowledge_findings(stacks.all(), settings.project_name)
+    if nag:
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stacks

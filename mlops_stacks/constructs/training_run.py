@@ -1,0 +1,262 @@
+"""TrainingRun: a custom resource that trains, waits for the artifact and registers a model version.
+
+CloudFormation has no training-job resource. The Provider framework calls `on_event` (start the
+job) and then `is_complete` every poll until the job is done, the artifact exists and the version
+is registered, or fails within one poll with SageMaker's FailureReason. The job name is a hash of
+everything that shapes the model, so the job reruns exactly when data, code or hyperparameters
+change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from mlops_stacks.constructs.python_function import PythonFunction, ignore_redundant_depends_on, retention
+from mlops_stacks.constructs.staging import sourcedir_tarball
+from mlops_stacks.settings import Settings
+from mlops_stacks.storage import MODELS_PREFIX, REGISTRY_PREFIX
+from mlops_stacks.xgboost_image import XGBOOST_FRAMEWORK_VERSION, xgboost_image_uri
+from model_code.metric_definitions import METRIC_DEFINITIONS
+
+POLL_INTERVAL = Duration.seconds(30)
+# Inside CloudFormation's one-hour custom-resource limit, with room for the job's own start-up.
+TOTAL_TIMEOUT = Duration.minutes(55)
+DEADLINE_SECONDS = 52 * 60
+TRAINING_VOLUME_GB = 10
+ENTRY_POINT = "train.py"
+INFERENCE_PROGRAM = "inference.py"
+
+
+def training_job_name(settings: Settings, data_hash: str, code_hash: str) -> str:
+    """A deterministic job name from what shapes the model (≤ 63 characters)."""
+    shaping = {
+        "data": data_hash,
+        "code": code_hash,
+        "hyperparameters": dict(sorted(settings.hyperparameters.items())),
+        "instance_type": settings.training_instance_type,
+        "image": XGBOOST_FRAMEWORK_VERSION,
+    }
+    digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
+    return f"{settings.project_name}-{digest[:12]}"
+
+
+class TrainingRun(Construct):
+    """Train in the XGBoost framework container, wait for `model.tar.gz`, register behind the gate."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        bucket: s3.IBucket,
+        execution_role: iam.IRole,
+        group_name: str,
+        train_uri: str,
+        validation_uri: str,
+        data_hash: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        tarball, code_hash = sourcedir_tarball()
+        self.sourcedir = s3_assets.Asset(self, "SourceDir", path=str(tarball))
+        # Training reads the code; the serving container downloads the same archive at start-up.
+        source_policy = iam.Policy(
+            self,
+            "ReadSourceDir",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"],
+                    resources=[self.sourcedir.bucket.arn_for_objects(self.sourcedir.s3_object_key)],
+                )
+            ],
+        )
+        source_policy.attach_to_role(execution_role)
+
+        self.job_name = training_job_name(settings, data_hash, code_hash)
+        image = xgboost_image_uri(stack)
+        hyperparameters = {
+            **{key: json.dumps(value) for key, value in settings.hyperparameters.items()},
+            "sagemaker_program": json.dumps(ENTRY_POINT),
+            "sagemaker_submit_directory": json.dumps(self.sourcedir.s3_object_url),
+            "sagemaker_region": json.dumps(Aws.REGION),
+            "sagemaker_container_log_level": "20",
+        }
+        serving_environment = {
+            "SAGEMAKER_PROGRAM": INFERENCE_PROGRAM,
+            "SAGEMAKER_SUBMIT_DIRECTORY": self.sourcedir.s3_object_url,
+            "SAGEMAKER_REGION": Aws.REGION,
+            "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+            # Serverless: one worker, one model copy (FACTS §1).
+            "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
+            "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/json",
+            "MLOPS_CAPTURE_PERCENT": str(settings.data_capture_sampling_percentage),
+            "MLOPS_MODEL_ID": self.job_name,
+        }
+        tags = {"project": settings.project_name, "cost-center": settings.cost_center}
+
+        handler_args = {"log_retention_days": settings.log_retention_days, "timeout": Duration.minutes(2)}
+        on_event = PythonFunction(
+            self,
+            "StartJob",
+            handler="mlops_stacks.handlers.training_run.on_event",
+            description="Starts the training job of a TrainingRun (idempotent by job name)",
+            **handler_args,
+        )
+        is_complete = PythonFunction(
+            self,
+            "CheckJob",
+            handler="mlops_stacks.handlers.training_run.is_complete",
+            description="Polls the training job, then registers the model version behind the quality gate",
+            memory_size=512,
+            **handler_args,
+        )
+        self._grant(stack, settings, bucket, execution_role, group_name, on_event, is_complete)
+
+        provider_logs = logs.LogGroup(
+            self,
+            "ProviderLogs",
+            retention=retention(settings.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # Our own roles for the framework's functions: log permissions inline, no managed policy.
+        # Two roles, as the framework wires them: one shared role would form a dependency cycle.
+        on_event_role, waiter_role = (
+            self._framework_role(name, provider_logs) for name in ("ProviderOnEventRole", "ProviderWaiterRole")
+        )
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            framework_on_event_role=on_event_role,
+            framework_complete_and_timeout_role=waiter_role,
+            on_event_handler=on_event.function,
+            is_complete_handler=is_complete.function,
+            query_interval=POLL_INTERVAL,
+            total_timeout=TOTAL_TIMEOUT,
+            log_group=provider_logs,
+            disable_waiter_state_machine_logging=False,
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=provider_logs, include_execution_data=False, level=sfn.LogLevel.ALL
+            ),
+        )
+        for name in ("framework-onEvent", "framework-isComplete", "framework-onTimeout", "waiter-state-machine"):
+            ignore_redundant_depends_on(self.provider.node.find_child(name))
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=self.provider.service_token,
+            resource_type="Custom::TrainingRun",
+            properties={
+                "JobName": self.job_name,
+                "RoleArn": execution_role.role_arn,
+                "TrainingImage": image,
+                "InstanceType": settings.training_instance_type,
+                "VolumeSizeGB": str(TRAINING_VOLUME_GB),
+                "MaxRuntimeSeconds": str(settings.training_max_runtime_minutes * 60),
+                "DeadlineSeconds": str(DEADLINE_SECONDS),
+                "HyperParameters": stack.to_json_string(hyperparameters),
+                "MetricDefinitions": json.dumps(METRIC_DEFINITIONS),
+                "TrainChannelUri": train_uri,
+                "ValidationChannelUri": validation_uri,
+                "OutputPath": f"s3://{bucket.bucket_name}/{MODELS_PREFIX}",
+                "ModelPackageGroupName": group_name,
+                "MinValidationAuc": str(settings.min_validation_auc),
+                "ServingEnvironment": stack.to_json_string(serving_environment),
+                "ArtifactBucket": bucket.bucket_name,
+                "ArtifactPrefix": REGISTRY_PREFIX,
+                "Tags": json.dumps(tags, sort_keys=True),
+            },
+        )
+        self.resource.node.add_dependency(source_policy)
+        self.model_package_arn = self.resource.get_att_string("ModelPackageArn")
+
+    def _framework_role(self, construct_id: str, log_group: logs.ILogGroup) -> iam.Role:
+        """A role for Provider framework functions that may write only to the provider's log group."""
+        role = iam.Role(
+            self,
+            construct_id,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Runs Provider framework functions of the TrainingRun",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+            )
+        )
+        return role
+
+    def _grant(
+        self,
+        stack: Stack,
+        settings: Settings,
+        bucket: s3.IBucket,
+        execution_role: iam.IRole,
+        group_name: str,
+        *functions: PythonFunction,
+    ) -> None:
+        """One policy for both handlers: they are two halves of the same resource's lifecycle."""
+        arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        # SageMaker lowercases resource names in ARNs.
+        jobs = f"{arn}:training-job/{settings.project_name.lower()}-*"
+        group = group_name.lower()
+        policy = iam.Policy(
+            self,
+            "HandlerPolicy",
+            statements=[
+                iam.PolicyStatement(
+                    actions=[
+                        "sagemaker:CreateTrainingJob",
+                        "sagemaker:DescribeTrainingJob",
+                        "sagemaker:StopTrainingJob",
+                        "sagemaker:AddTags",
+                    ],
+                    resources=[jobs],
+                ),
+                iam.PolicyStatement(
+                    actions=["iam:PassRole"],
+                    resources=[execution_role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+                ),
+                iam.PolicyStatement(
+                    actions=[
+                        "sagemaker:CreateModelPackage",
+                        "sagemaker:DescribeModelPackage",
+                        "sagemaker:DeleteModelPackage",
+                        "sagemaker:AddTags",
+                    ],
+                    resources=[f"{arn}:model-package/{group}/*", f"{arn}:model-package-group/{group}"],
+                ),
+                # List calls have no resource-level permissions.
+                iam.PolicyStatement(
+                    actions=["sagemaker:ListTrainingJobs", "sagemaker:ListModelPackages"],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"],
+                    resources=[bucket.arn_for_objects(f"{MODELS_PREFIX}/*")],
+                ),
+                # Without ListBucket a missing artifact answers 403 instead of 404.
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{MODELS_PREFIX}/*"]}},
+                ),
+                iam.PolicyStatement(
+                    actions=["s3:PutObject"],
+                    resources=[bucket.arn_for_objects(f"{REGISTRY_PREFIX}/*")],
+                ),
+            ],
+        )
+        for function in functions:
+            policy.attach_to_role(function.role)
+            function.function.node.add_dependency(policy)

@@ -1,0 +1,1 @@
+"""Lambda handlers: thin shells over pure functions that tests call without AWS."""

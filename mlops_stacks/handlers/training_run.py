@@ -1,0 +1,297 @@
+"""Lambda entry points of the TrainingRun custom resource (Provider framework onEvent/isComplete).
+
+Create/Update start the training job named in the properties (never twice: names are unique
+and content-hashed). Every poll, `is_complete` looks at the job; once it has completed and
+`model.tar.gz` exists, the model is registered in the group behind the quality gate. A failed or
+stopped job, a rejected model or a job past its deadline fails the deploy within one poll, with
+a message that names the job and says why. Delete stops this project's running jobs and removes
+the group's versions; it never fails on something already gone.
+
+The PhysicalResourceId is stable (`<group>-training-run`), so an update that trains a new model
+does not make CloudFormation delete the old resource: the registry keeps its history and the
+running endpoint keeps its package.
+
+"This project's jobs" are the in-progress jobs whose name starts with the job-name prefix and
+that write to the same OutputPath (our bucket). The prefix is the optional `JobNamePrefix`
+property, else the job name up to its last hyphen (`<project>-<hash>` gives `<project>-`); the
+output path keeps another stage's jobs with the same prefix out. Create/Update also stop such a
+job when it is not the one in the properties: a cancelled update leaves its job running, and
+the rollback (old properties, old job name) should not pay for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from mlops_stacks.handlers.quality_gate import quality_gate
+from mlops_stacks.handlers.registration import (
+    JOB_NAME_PATTERN,
+    RUNNING_STATUSES,
+    PropertyError,
+    TrainingRunError,
+    TrainingRunProperties,
+    artifact_exists,
+    default_job_name_prefix,
+    delete_model_versions,
+    describe_job,
+    is_approved,
+    project_jobs_in_progress,
+    publish_registry_files,
+    read_registry_files,
+    register_model_version,
+    start_training_job,
+    stop_job,
+    truncate,
+    truncate_utf8,
+    validation_auc,
+)
+
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)
+
+# A custom resource's response must stay under 4096 bytes; the framework adds the log group
+# name and a stack trace to our message, so the message itself stays well below that.
+MAX_MESSAGE_BYTES = 1500
+# SageMaker's FailureReason holds up to 1024 characters of the container's failure file.
+MAX_FAILURE_REASON_CHARS = 800
+# How long Delete waits for stopped jobs to leave Stopping (SIGTERM gives them 120 s) before
+# letting the destroy continue anyway.
+STOP_WAIT_SECONDS = 600
+# Delete waits for at most this many stopped jobs (their names travel in the response's Data).
+MAX_WAITED_JOBS = 25
+# A new version is validated within seconds; longer means SageMaker is stuck, not busy.
+PACKAGE_WAIT_SECONDS = 600
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
+
+
+def physical_resource_id(group_name: str) -> str:
+    """Name the resource stably: one TrainingRun per model package group."""
+    return f"{group_name}-training-run"
+
+
+@functools.cache
+def _clients() -> tuple[Any, Any]:
+    """Make the SageMaker and S3 clients once per process: building one costs ~0.1-0.3 s."""
+    return boto3.client("sagemaker", config=_RETRIES), boto3.client("s3", config=_RETRIES)
+
+
+@contextmanager
+def _user_facing_errors(event: dict[str, Any]) -> Iterator[None]:
+    """Turn every error into a short message that names the job, for the CloudFormation event."""
+    try:
+        yield
+    except (TrainingRunError, PropertyError) as err:
+        raise type(err)(truncate_utf8(str(err), MAX_MESSAGE_BYTES)) from err
+    except Exception as err:
+        job = event.get("ResourceProperties", {}).get("JobName", "?")
+        message = f"training run {job}: {type(err).__name__}: {err}"
+        raise TrainingRunError(truncate_utf8(message, MAX_MESSAGE_BYTES)) from err
+
+
+def on_event(event: dict[str, Any], context: object = None) -> dict[str, Any]:
+    """Start the job on Create/Update, clean up on Delete (the Provider's onEvent)."""
+    request = event.get("RequestType")
+    logger.info("%s %s", request, event.get("PhysicalResourceId", ""))
+    with _user_facing_errors(event):
+        if request in {"Create", "Update"}:
+            return _start(event)
+        if request == "Delete":
+            return _delete(event)
+        raise PropertyError(f"RequestType must be Create, Update or Delete, got {request!r}")
+
+
+def is_complete(event: dict[str, Any], context: object = None) -> dict[str, Any]:
+    """Report whether the job finished and its model is registered, or cleanup is done (isComplete)."""
+    with _user_facing_errors(event):
+        if event.get("RequestType") == "Delete":
+            return _delete_complete(event)
+        return _check(event)
+
+
+def _start(event: dict[str, Any]) -> dict[str, Any]:
+    props = TrainingRunProperties.from_resource_properties(event.get("ResourceProperties", {}))
+    sagemaker, _ = _clients()
+    job, started = start_training_job(sagemaker, props)
+    logger.info(
+        "%s training job %s (%s)",
+        "started" if started else "reusing",
+        props.job_name,
+        job.get("TrainingJobStatus"),
+    )
+    # A job of a cancelled update keeps running after CloudFormation rolled back: stop it.
+    for name in project_jobs_in_progress(sagemaker, props.job_name_prefix, props.output_path):
+        if name != props.job_name:
+            stop_job(sagemaker, name)
+    return {
+        "PhysicalResourceId": physical_resource_id(props.model_package_group_name),
+        "Data": {"JobName": props.job_name},
+    }
+
+
+def _seconds_since(moment: datetime) -> float:
+    return (datetime.now(UTC) - moment).total_seconds()
+
+
+def _check(event: dict[str, Any]) -> dict[str, Any]:
+    props = TrainingRunProperties.from_resource_properties(event.get("ResourceProperties", {}))
+    sagemaker, s3 = _clients()
+    job = describe_job(sagemaker, props.job_name)
+    if job is None:
+        raise TrainingRunError(f"training job {props.job_name} does not exist although onEvent started it")
+    status = job["TrainingJobStatus"]
+    secondary = job.get("SecondaryStatus", "")
+    age = _seconds_since(job["CreationTime"])
+    if status in RUNNING_STATUSES:
+        if age <= props.deadline_seconds:
+            logger.info("training job %s is %s (%s) after %.0f s", props.job_name, status, secondary, age)
+            return {"IsComplete": False}
+        if status == "InProgress":
+            stop_job(sagemaker, props.job_name)
+        raise TrainingRunError(
+            f"training job {props.job_name} was still {status} ({secondary}) {age:.0f} s after it was "
+            f"created, past the deadline of {props.deadline_seconds} s; it has been stopped. Use a "
+            "faster instance type, fewer boosting rounds or less data."
+        )
+    if status != "Completed":
+        reason = truncate(str(job.get("FailureReason") or "SageMaker gave no reason"), MAX_FAILURE_REASON_CHARS)
+        if secondary == "MaxRuntimeExceeded":
+            reason += f" (it ran longer than MaxRuntimeSeconds={props.max_runtime_seconds})"
+        raise TrainingRunError(
+            f"training job {props.job_name} {status} ({secondary}): {reason}. See the log group "
+            f"/aws/sagemaker/TrainingJobs, stream {props.job_name}/*. Job names are reused only for "
+            "identical inputs: change the data, code or hyperparameters to train again."
+        )
+
+    model_data_url = job["ModelArtifacts"]["S3ModelArtifacts"]
+    if not artifact_exists(s3, model_data_url):
+        if age > props.deadline_seconds:
+            raise TrainingRunError(
+                f"training job {props.job_name} completed but its artifact {model_data_url} does not exist"
+            )
+        logger.info("training job %s completed; waiting for %s", props.job_name, model_data_url)
+        return {"IsComplete": False}
+
+    files = read_registry_files(s3, model_data_url)
+    evaluation = files.evaluation_json()
+    files.baseline_json()
+    publish_registry_files(s3, props, files)
+    decision = quality_gate(evaluation, props.min_validation_auc)
+    package = register_model_version(
+        sagemaker,
+        props,
+        model_data_url=model_data_url,
+        files=files,
+        decision=decision,
+        job_created=job["CreationTime"],
+    )
+    return _registered(props, package, decision.reason, model_data_url, validation_auc(evaluation))
+
+
+def _registered(
+    props: TrainingRunProperties,
+    package: dict[str, Any],
+    gate_reason: str,
+    model_data_url: str,
+    auc: float | None,
+) -> dict[str, Any]:
+    """Answer once a version exists: complete when approved, an error when it is not."""
+    arn = package["ModelPackageArn"]
+    package_status = package.get("ModelPackageStatus", "Completed")
+    if package_status == "Failed":
+        details = truncate(str(package.get("ModelPackageStatusDetails", "")), MAX_FAILURE_REASON_CHARS)
+        raise TrainingRunError(f"model package {arn} of training job {props.job_name} failed validation: {details}")
+    if package_status != "Completed":
+        if _seconds_since(package["CreationTime"]) > PACKAGE_WAIT_SECONDS:
+            raise TrainingRunError(f"model package {arn} is still {package_status} after {PACKAGE_WAIT_SECONDS} s")
+        return {"IsComplete": False}
+    approval = package.get("ModelApprovalStatus")
+    if not is_approved(package):
+        stored_gate = package.get("CustomerMetadataProperties", {}).get("gate_status")
+        why = gate_reason if approval == stored_gate else f"its status was set to {approval} in the registry"
+        raise TrainingRunError(
+            f"the model of training job {props.job_name} is {approval}: {why}. It is registered as {arn}; "
+            "the endpoint keeps serving the previous approved model."
+        )
+    return {
+        "IsComplete": True,
+        "Data": {
+            "ModelPackageArn": arn,
+            "ModelDataUrl": model_data_url,
+            "JobName": props.job_name,
+            "ApprovalStatus": str(approval),
+            "ValidationAuc": "" if auc is None else repr(auc),
+            "BaselineUri": props.baseline_uri,
+            "EvaluationUri": props.evaluation_uri,
+        },
+    }
+
+
+def _delete(event: dict[str, Any]) -> dict[str, Any]:
+    """Stop this project's running jobs and delete the group's versions, skipping what is gone.
+
+    Properties are read leniently: a delete must not fail because a property is odd.
+    """
+    raw = event.get("ResourceProperties", {})
+    job_name = str(raw.get("JobName") or "")
+    group = str(raw.get("ModelPackageGroupName") or "")
+    output_path = str(raw.get("OutputPath") or "").rstrip("/")
+    sagemaker, _ = _clients()
+
+    running: set[str] = set()
+    if JOB_NAME_PATTERN.match(job_name):
+        job = describe_job(sagemaker, job_name)
+        if job and job["TrainingJobStatus"] == "InProgress":
+            running.add(job_name)
+        prefix = str(raw.get("JobNamePrefix") or default_job_name_prefix(job_name))
+        if output_path:
+            running.update(project_jobs_in_progress(sagemaker, prefix, output_path))
+    stopping = [name for name in sorted(running) if stop_job(sagemaker, name)]
+    deleted = delete_model_versions(sagemaker, group) if group else []
+    logger.info("delete: stopping %s, removed %d versions", stopping, len(deleted))
+    return {
+        "PhysicalResourceId": event.get("PhysicalResourceId") or physical_resource_id(group),
+        "Data": {
+            "StoppingJobs": ",".join(stopping[:MAX_WAITED_JOBS]),
+            "StopRequestedAt": datetime.now(UTC).isoformat(),
+        },
+    }
+
+
+def _delete_complete(event: dict[str, Any]) -> dict[str, Any]:
+    """Wait until the jobs that Delete stopped have left Stopping, within STOP_WAIT_SECONDS."""
+    data = event.get("Data") or {}
+    names = [name for name in str(data.get("StoppingJobs", "")).split(",") if name]
+    if not names:
+        return {"IsComplete": True}
+    sagemaker, _ = _clients()
+    still_running = []
+    try:
+        for name in names:
+            job = describe_job(sagemaker, name)
+            if job and job["TrainingJobStatus"] in RUNNING_STATUSES:
+                still_running.append(name)
+    except ClientError as err:
+        # Waiting is a courtesy to the bucket's emptying; it must not block the destroy.
+        logger.warning("cannot tell whether %s stopped (%s); not waiting", names, err)
+        return {"IsComplete": True}
+    if not still_running:
+        return {"IsComplete": True}
+    try:
+        requested = datetime.fromisoformat(str(data.get("StopRequestedAt")))
+    except ValueError:
+        requested = datetime.fromtimestamp(0, UTC)
+    if _seconds_since(requested) > STOP_WAIT_SECONDS:
+        # Destroy goes on: the jobs are stopping and can do no harm beyond a final upload.
+        logger.warning("jobs %s still stopping after %s s; not waiting longer", still_running, STOP_WAIT_SECONDS)
+        return {"IsComplete": True}
+    logger.info("waiting for %s to stop", still_running)
+    return {"IsComplete": False}

@@ -1,0 +1,440 @@
+"""Observability stack: alert topic, alarms, dashboard, failed-training events and the drift job."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from mlops_stacks.constructs.python_function import PythonFunction
+from mlops_stacks.settings import Settings
+from mlops_stacks.storage import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, REGISTRY_PREFIX, REPORTS_PREFIX, artifact_bucket
+from monitoring import metrics as m
+
+# Athena stops a drift query that scans more than this: a guard against a runaway window.
+ATHENA_SCAN_LIMIT_BYTES = 10 * 1024**3
+
+
+class ObservabilityStack(Stack):
+    """Everything that watches the endpoint and tells a person when something is wrong."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        endpoint_name: str,
+        feature_names: Sequence[str],
+        capture_database: str,
+        capture_table: str,
+        capture_writer: lambda_.IFunction,
+        capture_failures: sqs.IQueue,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        bucket = artifact_bucket(self, settings)
+        self.settings = settings
+        self.endpoint_name = endpoint_name
+        self.period = Duration.minutes(settings.alarm_period_minutes)
+
+        self.topic = self._alert_topic()
+        self.drift_job = self._drift_job(bucket, capture_database, capture_table)
+        self.alarms = [
+            *self._endpoint_alarms(),
+            *self._pipeline_alarms(capture_writer, capture_failures),
+            self._drift_alarm(),
+        ]
+        action = cw_actions.SnsAction(self.topic)
+        for alarm in self.alarms:
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+        self._failed_training_rule()
+        dashboard = self._dashboard(feature_names)
+
+        CfnOutput(self, "AlertTopicArn", value=self.topic.topic_arn)
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=f"https://{Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}"
+            f"#dashboards:name={dashboard.dashboard_name}",
+        )
+
+    # --- alerting ---------------------------------------------------------------------------------
+    def _alert_topic(self) -> sns.Topic:
+        """An encrypted topic; CloudWatch alarms and EventBridge may use the key to publish."""
+        key = kms.Key(
+            self,
+            "AlertKey",
+            description="Encrypts the alert topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
+        )
+        for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
+            key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                )
+            )
+        topic = sns.Topic(
+            self,
+            "Alerts",
+            display_name=f"{self.settings.project_name} alerts",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+        if self.settings.alert_email:
+            topic.add_subscription(subscriptions.EmailSubscription(self.settings.alert_email))
+        return topic
+
+    def _endpoint_metric(self, name: str, statistic: str, namespace: str = m.SAGEMAKER_NAMESPACE) -> cw.Metric:
+        return cw.Metric(
+            namespace=namespace,
+            metric_name=name,
+            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": m.VARIANT_NAME},
+            statistic=statistic,
+            period=self.period,
+        )
+
+    def _endpoint_alarms(self) -> list[cw.Alarm]:
+        """Latency, error rates and cold starts. An idle serverless endpoint emits nothing: not a breach."""
+        s = self.settings
+        quiet = cw.TreatMissingData.NOT_BREACHING
+        rate = s.error_rate_threshold
+        return [
+            cw.Alarm(
+                self,
+                "LatencyAlarm",
+                alarm_description=f"Average ModelLatency above {s.latency_threshold_ms} ms (metric in microseconds)",
+                metric=self._endpoint_metric(m.MODEL_LATENCY, "Average"),
+                threshold=s.latency_threshold_us,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=2,
+                datapoints_to_alarm=2,
+                treat_missing_data=quiet,
+            ),
+            cw.Alarm(
+                self,
+                "ServerErrorRateAlarm",
+                alarm_description=f"5XX error rate above {s.error_rate_threshold_percent}% (Average of 1/0 per call)",
+                metric=self._endpoint_metric(m.INVOCATION_5XX, "Average"),
+                threshold=rate,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=quiet,
+            ),
+            cw.Alarm(
+                self,
+                "ClientErrorRateAlarm",
+                alarm_description=f"4XX error rate above {s.error_rate_threshold_percent}%: clients send bad requests",
+                metric=self._endpoint_metric(m.INVOCATION_4XX, "Average"),
+                threshold=rate,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=quiet,
+            ),
+            cw.Alarm(
+                self,
+                "ColdStartAlarm",
+                alarm_description=f"A cold start (ModelSetupTime) took longer than {s.cold_start_threshold_ms} ms",
+                metric=self._endpoint_metric(m.MODEL_SETUP_TIME, "Maximum"),
+                threshold=s.cold_start_threshold_us,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=quiet,
+            ),
+        ]
+
+    def _pipeline_alarms(self, capture_writer: lambda_.IFunction, capture_failures: sqs.IQueue) -> list[cw.Alarm]:
+        """Capture records that could not be delivered, and drift runs that failed."""
+        quiet = cw.TreatMissingData.NOT_BREACHING
+        return [
+            cw.Alarm(
+                self,
+                "CaptureDeliveryAlarm",
+                alarm_description="Capture records failed delivery to S3 and wait in the dead-letter queue",
+                metric=capture_failures.metric_approximate_number_of_messages_visible(
+                    period=self.period, statistic="Maximum"
+                ),
+                threshold=0,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=quiet,
+            ),
+            cw.Alarm(
+                self,
+                "CaptureWriterErrorsAlarm",
+                alarm_description="The capture Lambda failed (it is retried; see the dead-letter queue alarm)",
+                metric=capture_writer.metric_errors(period=self.period, statistic="Sum"),
+                threshold=0,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=quiet,
+            ),
+            cw.Alarm(
+                self,
+                "DriftJobErrorsAlarm",
+                alarm_description="The scheduled drift job failed",
+                metric=self.drift_job.function.metric_errors(period=Duration.hours(1), statistic="Sum"),
+                threshold=0,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=quiet,
+            ),
+        ]
+
+    def _drift_alarm(self) -> cw.Alarm:
+        """The worst feature's PSI. No run in the window (no traffic) is not drift."""
+        return cw.Alarm(
+            self,
+            "DriftAlarm",
+            alarm_description=f"A feature or the prediction score drifted: PSI >= {self.settings.drift_psi_alert}",
+            metric=cw.Metric(
+                namespace=m.DRIFT_NAMESPACE,
+                metric_name=m.MAX_PSI,
+                dimensions_map={m.DIM_ENDPOINT: self.endpoint_name},
+                statistic="Maximum",
+                period=Duration.hours(1),
+            ),
+            threshold=self.settings.drift_psi_alert,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
+
+    def _failed_training_rule(self) -> None:
+        """A training job of this project that failed or was stopped tells the topic at once."""
+        events.Rule(
+            self,
+            "FailedTrainingJobs",
+            description="SageMaker training jobs of this project that failed or stopped",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Training Job State Change"],
+                detail={
+                    "TrainingJobStatus": ["Failed", "Stopped"],
+                    "TrainingJobName": [{"prefix": f"{self.settings.project_name}-"}],
+                },
+            ),
+            targets=[targets.SnsTopic(self.topic)],
+        )
+
+    # --- drift ------------------------------------------------------------------------------------
+    def _drift_job(self, bucket: s3.IBucket, database: str, table: str) -> PythonFunction:
+        """Scheduled: one Athena aggregation over the window, statistics in the Lambda, metrics out."""
+        s = self.settings
+        workgroup = athena.CfnWorkGroup(
+            self,
+            "DriftWorkGroup",
+            name=s.name("drift"),
+            description="Drift queries over captured requests",
+            recursive_delete_option=True,
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                bytes_scanned_cutoff_per_query=ATHENA_SCAN_LIMIT_BYTES,
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"s3://{bucket.bucket_name}/{ATHENA_RESULTS_PREFIX}/",
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_S3"
+                    ),
+                ),
+            ),
+        )
+        job = PythonFunction(
+            self,
+            "DriftJob",
+            handler="mlops_stacks.handlers.drift_job.handler",
+            description="Computes drift of captured requests against the served model's baseline",
+            log_retention_days=s.log_retention_days,
+            timeout=Duration.minutes(10),
+            memory_size=512,
+            environment={
+                "ENDPOINT_NAME": self.endpoint_name,
+                "CAPTURE_DATABASE": database,
+                "CAPTURE_TABLE": table,
+                "ATHENA_WORKGROUP": workgroup.name,
+                "REPORT_BUCKET": bucket.bucket_name,
+                "DRIFT_PSI_WARN": str(s.drift_psi_warn),
+                "DRIFT_PSI_ALERT": str(s.drift_psi_alert),
+                "DRIFT_MEAN_SHIFT_SD": str(s.drift_mean_shift_sd),
+                "DRIFT_MIN_ROWS": str(s.drift_min_rows),
+                "DRIFT_WINDOW_HOURS": str(s.drift_window_hours),
+            },
+        )
+        arn = f"arn:{Aws.PARTITION}"
+        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        statements = [
+            iam.PolicyStatement(
+                actions=["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"],
+                resources=[f"{arn}:athena:{region_account}:workgroup/{workgroup.name}"],
+            ),
+            iam.PolicyStatement(
+                actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+                resources=[
+                    f"{arn}:glue:{region_account}:catalog",
+                    f"{arn}:glue:{region_account}:database/{database}",
+                    f"{arn}:glue:{region_account}:table/{database}/{table}",
+                ],
+            ),
+            iam.PolicyStatement(
+                actions=["s3:GetBucketLocation", "s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+            ),
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[
+                    bucket.arn_for_objects(f"{CAPTURE_PREFIX}/{self.endpoint_name}/*"),
+                    bucket.arn_for_objects(f"{REGISTRY_PREFIX}/*"),
+                    bucket.arn_for_objects(f"{ATHENA_RESULTS_PREFIX}/*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[
+                    bucket.arn_for_objects(f"{ATHENA_RESULTS_PREFIX}/*"),
+                    bucket.arn_for_objects(f"{REPORTS_PREFIX}/drift/{self.endpoint_name}/*"),
+                ],
+            ),
+            # Endpoint -> config -> model -> model package: where the served model's baseline is.
+            iam.PolicyStatement(
+                actions=[
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:DescribeModelPackage",
+                ],
+                resources=[
+                    f"{arn}:sagemaker:{region_account}:endpoint/{self.endpoint_name}",
+                    f"{arn}:sagemaker:{region_account}:endpoint-config/*",
+                    f"{arn}:sagemaker:{region_account}:model/*",
+                    f"{arn}:sagemaker:{region_account}:model-package/{s.name('models')}/*",
+                ],
+            ),
+            # PutMetricData has no resource-level permissions; the namespace condition scopes it.
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": m.DRIFT_NAMESPACE}},
+            ),
+        ]
+        for statement in statements:
+            job.role.add_to_policy(statement)
+        events.Rule(
+            self,
+            "DriftSchedule",
+            description="Runs the drift job",
+            schedule=events.Schedule.expression(s.drift_schedule),
+            targets=[targets.LambdaFunction(job.function, retry_attempts=2)],
+        )
+        return job
+
+    # --- dashboard --------------------------------------------------------------------------------
+    def _dashboard(self, feature_names: Sequence[str]) -> cw.Dashboard:
+        """Traffic, latency in ms, error rates in %, cold starts, memory, drift per feature, alarms."""
+        endpoint = self._endpoint_metric
+        latency_ms = cw.MathExpression(
+            expression="latency / 1000",
+            using_metrics={"latency": endpoint(m.MODEL_LATENCY, "Average")},
+            label="ModelLatency avg (ms)",
+            period=self.period,
+        )
+        latency_max_ms = cw.MathExpression(
+            expression="latencymax / 1000",
+            using_metrics={"latencymax": endpoint(m.MODEL_LATENCY, "Maximum")},
+            label="ModelLatency max (ms)",
+            period=self.period,
+        )
+        error_rates = [
+            cw.MathExpression(
+                expression=f"100 * e{kind}",
+                using_metrics={f"e{kind}": endpoint(name, "Average")},
+                label=f"{kind} error rate (%)",
+                period=self.period,
+            )
+            for kind, name in (("4xx", m.INVOCATION_4XX), ("5xx", m.INVOCATION_5XX))
+        ]
+        cold_start_ms = cw.MathExpression(
+            expression="setup / 1000",
+            using_metrics={"setup": endpoint(m.MODEL_SETUP_TIME, "Maximum")},
+            label="ModelSetupTime max (ms)",
+            period=self.period,
+        )
+        drift_metrics = [
+            cw.Metric(
+                namespace=m.DRIFT_NAMESPACE,
+                metric_name=m.PSI,
+                dimensions_map={m.DIM_ENDPOINT: self.endpoint_name, m.DIM_FEATURE: name},
+                statistic="Maximum",
+                period=Duration.hours(1),
+                label=name,
+            )
+            for name in [*feature_names, m.SCORE_FEATURE]
+        ]
+        dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=self.settings.name("dashboard"))
+        dashboard.add_widgets(
+            cw.GraphWidget(title="Invocations", left=[endpoint(m.INVOCATIONS, "Sum")], width=8),
+            cw.GraphWidget(
+                title="Model latency (ms)",
+                left=[latency_ms, latency_max_ms],
+                left_annotations=[cw.HorizontalAnnotation(value=self.settings.latency_threshold_ms, label="alarm")],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Error rate (%)",
+                left=error_rates,
+                left_annotations=[
+                    cw.HorizontalAnnotation(value=self.settings.error_rate_threshold_percent, label="alarm")
+                ],
+                width=8,
+            ),
+        )
+        dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Cold starts (ms)",
+                left=[cold_start_ms],
+                right=[endpoint(m.MODEL_SETUP_TIME, "SampleCount")],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Memory utilization (%)",
+                left=[endpoint(m.MEMORY_UTILIZATION, "Maximum", namespace=m.ENDPOINT_INSTANCE_NAMESPACE)],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Drift: PSI per feature",
+                left=drift_metrics,
+                left_annotations=[
+                    cw.HorizontalAnnotation(value=self.settings.drift_psi_warn, label="warn"),
+                    cw.HorizontalAnnotation(value=self.settings.drift_psi_alert, label="alert"),
+                ],
+                width=8,
+            ),
+        )
+        dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
+        return dashboard

@@ -1,0 +1,174 @@
+"""Storage stack: the artifact bucket, its access-log bucket, the SageMaker execution role and the data."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from mlops_stacks.constructs.bucket_objects import EmptyBucketOnDelete, TrainingData
+from mlops_stacks.constructs.staging import training_data
+from mlops_stacks.settings import Settings
+
+# Key prefixes of the artifact bucket: one place, read by every stack that grants on them.
+DATA_PREFIX = "data"
+MODELS_PREFIX = "models"
+REGISTRY_PREFIX = "registry"
+CAPTURE_PREFIX = "capture"
+REPORTS_PREFIX = "reports"
+ATHENA_RESULTS_PREFIX = "athena-results"
+
+
+def bucket_name(settings: Settings, purpose: str) -> str:
+    """A globally unique bucket name that every stack knows without a cross-stack export."""
+    return f"{settings.project_name}-{purpose}-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+
+
+def artifact_bucket(scope: Construct, settings: Settings) -> s3.IBucket:
+    """The artifact bucket as seen from another stack: by name, so no export ties the stacks."""
+    return s3.Bucket.from_bucket_name(scope, "ArtifactBucket", bucket_name(settings, "data"))
+
+
+class StorageStack(Stack):
+    """Buckets, the execution role SageMaker jobs and the endpoint run as, and the training data."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        destroy = settings.removal_policy == "destroy"
+        removal = RemovalPolicy.DESTROY if destroy else RemovalPolicy.RETAIN
+
+        self.log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            bucket_name=bucket_name(settings, "logs"),
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(90))],
+            removal_policy=removal,
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Artifacts",
+            bucket_name=bucket_name(settings, "data"),
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            server_access_logs_bucket=self.log_bucket,
+            server_access_logs_prefix="artifacts/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-capture",
+                    prefix=f"{CAPTURE_PREFIX}/",
+                    expiration=Duration.days(settings.capture_retention_days),
+                ),
+                s3.LifecycleRule(
+                    id="expire-query-results",
+                    prefix=f"{ATHENA_RESULTS_PREFIX}/",
+                    expiration=Duration.days(7),
+                ),
+                s3.LifecycleRule(
+                    id="expire-old-versions",
+                    noncurrent_version_expiration=Duration.days(30),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+            ],
+            removal_policy=removal,
+        )
+        if destroy:
+            EmptyBucketOnDelete(
+                self,
+                "EmptyArtifacts",
+                bucket=self.bucket,
+                log_retention_days=settings.log_retention_days,
+                remove_policy=False,
+            )
+            # Access logs arrive minutes late: drop the policy that lets the logging service write first.
+            EmptyBucketOnDelete(
+                self,
+                "EmptyAccessLogs",
+                bucket=self.log_bucket,
+                log_retention_days=settings.log_retention_days,
+                remove_policy=True,
+            )
+
+        data_dir, self.data_hash, self.feature_names = training_data(
+            settings.data_path, settings.label_column, settings.synthetic_rows, settings.data_seed
+        )
+        self.data_prefix = data_prefix = f"{DATA_PREFIX}/{self.data_hash[:16]}"
+        # Earlier data sets stay in the bucket: they are the lineage of the versions trained on them.
+        self.data_deployment = TrainingData(
+            self,
+            "TrainingData",
+            bucket=self.bucket,
+            source=data_dir,
+            prefix=data_prefix,
+            log_retention_days=settings.log_retention_days,
+        )
+        name = bucket_name(settings, "data")
+        self.train_uri = f"s3://{name}/{data_prefix}/train/"
+        self.validation_uri = f"s3://{name}/{data_prefix}/validation/"
+
+        self.execution_role = iam.Role(
+            self,
+            "SageMakerExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Runs the project's SageMaker training jobs and serves its endpoint",
+        )
+        self._grant_execution_role(settings)
+
+        CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
+        CfnOutput(self, "ExecutionRoleArn", value=self.execution_role.role_arn)
+
+    def _grant_execution_role(self, settings: Settings) -> None:
+        """Exactly what a training job and the serving container do with our resources."""
+        role = self.execution_role
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{DATA_PREFIX}/*", f"{MODELS_PREFIX}/*"]}},
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[
+                    self.bucket.arn_for_objects(f"{DATA_PREFIX}/*"),
+                    self.bucket.arn_for_objects(f"{MODELS_PREFIX}/*"),
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[self.bucket.arn_for_objects(f"{MODELS_PREFIX}/*")],
+            )
+        )
+        log_groups = [
+            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/TrainingJobs",
+            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/{settings.name('endpoint')}",
+        ]
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+                resources=[f"{arn}" for arn in log_groups] + [f"{arn}:*" for arn in log_groups],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{arn}:log-stream:*" for arn in log_groups],
+            )
+        )
+        # PutMetricData has no resource-level permissions; the namespace condition scopes it.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+            )
+        )

@@ -1,0 +1,1 @@
+"""Capture parsing, drift statistics, health checks and reports (pure parts; thin AWS shells)."""

@@ -1,0 +1,318 @@
+"""The TrainingRun's pure logic: property parsing, requests, reading model.tar.gz, registry text."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+import unicodedata
+
+import pytest
+from botocore.exceptions import ClientError
+
+from mlops_stacks.handlers.quality_gate import quality_gate
+from mlops_stacks.handlers.registration import (
+    MAX_REGISTRY_FILE_BYTES,
+    PropertyError,
+    RegistryFiles,
+    TrainingRunError,
+    TrainingRunProperties,
+    default_job_name_prefix,
+    description_text,
+    is_not_found,
+    metadata_value,
+    model_package_request,
+    registration_key,
+    registry_files_from_tar,
+    training_job_request,
+    truncate_utf8,
+)
+
+JOB = "churn-3f2a9c1d4e5b"
+ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py", "MLOPS_CAPTURE_PERCENT": "100", "MLOPS_MODEL_ID": JOB}
+
+
+def raw_properties(**overrides: str) -> dict[str, str]:
+    props = {
+        "ServiceToken": "arn:aws:lambda:eu-west-1:111122223333:function:provider",
+        "JobName": JOB,
+        "RoleArn": "arn:aws:iam::111122223333:role/execution",
+        "TrainingImage": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.0-5",
+        "InstanceType": "ml.m5.large",
+        "VolumeSizeGB": "10",
+        "MaxRuntimeSeconds": "1800",
+        "DeadlineSeconds": "3120",
+        "HyperParameters": json.dumps({"eta": "0.1", "sagemaker_program": '"train.py"'}),
+        "MetricDefinitions": json.dumps([{"Name": "validation:auc", "Regex": "validation-auc=([0-9.]+)"}]),
+        "TrainChannelUri": "s3://bucket/data/train/",
+        "ValidationChannelUri": "s3://bucket/data/validation/",
+        "OutputPath": "s3://bucket/models/",
+        "ModelPackageGroupName": "churn-models",
+        "MinValidationAuc": "0.75",
+        "ServingEnvironment": json.dumps(ENVIRONMENT),
+        "ArtifactBucket": "bucket",
+        "ArtifactPrefix": "/registry/",
+        "Tags": json.dumps({"project": "churn"}),
+    }
+    props.update(overrides)
+    return props
+
+
+def parse(**overrides: str) -> TrainingRunProperties:
+    return TrainingRunProperties.from_resource_properties(raw_properties(**overrides))
+
+
+# --- properties ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"RoleArn": ""}, "`RoleArn` is required"),
+        ({"HyperParameters": "{max_depth: 4}"}, "`HyperParameters` is not valid JSON"),
+        (
+            {"HyperParameters": '{"max_depth": 4}'},
+            "`HyperParameters`: the value of 'max_depth' must be a string",
+        ),
+        ({"Tags": '["project"]'}, "`Tags` must be a JSON object, got list"),
+        ({"DeadlineSeconds": "soon"}, "`DeadlineSeconds` must be an integer"),
+        ({"VolumeSizeGB": "0"}, "`VolumeSizeGB` must be within 1..16384"),
+        ({"MinValidationAuc": "1.5"}, "`MinValidationAuc` must be within 0..1"),
+        ({"MinValidationAuc": "high"}, "`MinValidationAuc` must be a number"),
+        ({"OutputPath": "models/"}, "`OutputPath` must start with 's3://'"),
+        ({"InstanceType": "m5.large"}, "`InstanceType` must start with 'ml.'"),
+        ({"JobName": "churn_3f2a"}, "`JobName` must be 1-63 letters, digits and hyphens"),
+        ({"JobName": "c" * 64}, "`JobName` must be 1-63 letters"),
+        ({"MetricDefinitions": '[{"Name": "auc"}]'}, "`MetricDefinitions` must be a JSON list"),
+        ({"ServingEnvironment": '{"MLOPS_MODEL_ID": "other"}'}, "MLOPS_MODEL_ID='other'"),
+        ({"JobNamePrefix": "fraud-"}, "`JobNamePrefix` 'fraud-' is not a prefix"),
+    ],
+)
+def test_a_bad_property_is_named_in_the_error(override: dict[str, str], named: str) -> None:
+    with pytest.raises(PropertyError) as failure:
+        parse(**override)
+    assert named in str(failure.value)
+
+
+def test_a_missing_property_is_named_in_the_error() -> None:
+    raw = raw_properties()
+    del raw["ArtifactBucket"]
+
+    with pytest.raises(PropertyError, match="resource property `ArtifactBucket` is required"):
+        TrainingRunProperties.from_resource_properties(raw)
+
+
+def test_properties_are_normalized_and_completed() -> None:
+    props = parse(ServingEnvironment=json.dumps({"SAGEMAKER_PROGRAM": "inference.py"}))
+
+    assert props.output_path == "s3://bucket/models"
+    assert props.artifact_prefix == "registry"
+    assert props.evaluation_uri == f"s3://bucket/registry/{JOB}/evaluation.json"
+    assert props.baseline_uri == f"s3://bucket/registry/{JOB}/baseline.json"
+    # Encoded as the SDK encodes hyperparameters: JSON strings.
+    assert props.hyperparameters["sagemaker_job_name"] == f'"{JOB}"'
+    assert props.serving_environment["MLOPS_MODEL_ID"] == JOB
+    assert props.job_name_prefix == "churn-"
+    assert (props.volume_size_gb, props.max_runtime_seconds, props.deadline_seconds) == (10, 1800, 3120)
+
+
+@pytest.mark.parametrize(
+    ("job_name", "prefix"),
+    [
+        ("churn-3f2a9c1d4e5b", "churn-"),
+        ("mlops-showcase-3f2a9c1d4e5b", "mlops-showcase-"),
+        ("single", "single"),
+    ],
+)
+def test_the_job_name_prefix_is_everything_before_the_hash(job_name: str, prefix: str) -> None:
+    assert default_job_name_prefix(job_name) == prefix
+
+
+def test_the_training_job_request_is_a_script_mode_run_with_two_csv_channels() -> None:
+    request = training_job_request(parse())
+
+    assert request["TrainingJobName"] == JOB
+    assert request["AlgorithmSpecification"] == {
+        "TrainingImage": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.0-5",
+        "TrainingInputMode": "File",
+        "MetricDefinitions": [{"Name": "validation:auc", "Regex": "validation-auc=([0-9.]+)"}],
+    }
+    assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["train", "validation"]
+    assert {c["ContentType"] for c in request["InputDataConfig"]} == {"text/csv"}
+    assert request["HyperParameters"]["sagemaker_program"] == '"train.py"'
+    assert request["OutputDataConfig"] == {"S3OutputPath": "s3://bucket/models"}
+    assert request["Tags"] == [{"Key": "project", "Value": "churn"}]
+
+
+# --- model.tar.gz ----------------------------------------------------------------------------------
+
+
+class ReadOnlyStream:
+    """Only `read`, like an HTTP body: proves the archive is read front to back, never sought."""
+
+    def __init__(self, data: bytes) -> None:
+        self._buffer = io.BytesIO(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._buffer.read(size)
+
+
+def tar_bytes(files: dict[str, bytes], mode: str = "w:gz") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=mode) as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["w:gz", "w"])
+def test_registry_files_are_streamed_out_of_the_archive_whatever_its_compression(mode: str) -> None:
+    data = tar_bytes(
+        {
+            "./model.ubj": b"\x7b" * 200_000,
+            "./evaluation.json": b'{"validation": {"auc": 0.9}}',
+            "./baseline.json": b"{}",
+        },
+        mode,
+    )
+
+    files = registry_files_from_tar(ReadOnlyStream(data), "s3://b/model.tar.gz")
+
+    assert files.evaluation_json() == {"validation": {"auc": 0.9}}
+    assert files.baseline_json() == {}
+
+
+def test_an_archive_without_the_baseline_names_what_is_missing() -> None:
+    data = tar_bytes({"model.ubj": b"0", "evaluation.json": b"{}"})
+
+    with pytest.raises(TrainingRunError, match=r"s3://b/m.tar.gz has no baseline.json at its root"):
+        registry_files_from_tar(ReadOnlyStream(data), "s3://b/m.tar.gz")
+
+
+def test_an_implausibly_large_evaluation_is_refused_before_it_is_read() -> None:
+    data = tar_bytes({"evaluation.json": b" " * (MAX_REGISTRY_FILE_BYTES + 1), "baseline.json": b"{}"})
+
+    with pytest.raises(TrainingRunError, match="is not a plausible evaluation or baseline"):
+        registry_files_from_tar(ReadOnlyStream(data), "s3://b/m.tar.gz")
+
+
+def test_something_that_is_not_an_archive_is_reported_as_such() -> None:
+    with pytest.raises(TrainingRunError, match=r"is not a readable tar\.gz archive"):
+        registry_files_from_tar(ReadOnlyStream(gzip.compress(b"not a tar file" * 100)), "s3://b/m.tar.gz")
+
+
+def test_an_evaluation_that_is_not_json_is_reported_with_its_name() -> None:
+    files = RegistryFiles(evaluation=b"{auc: 0.9", baseline=b"{}")
+
+    with pytest.raises(TrainingRunError, match=r"evaluation\.json in model\.tar\.gz is not valid JSON"):
+        files.evaluation_json()
+
+
+# --- registry --------------------------------------------------------------------------------------
+
+
+def test_the_registration_key_identifies_job_environment_and_gate() -> None:
+    key = registration_key(JOB, ENVIRONMENT, 0.75)
+
+    assert key == registration_key(JOB, dict(reversed(ENVIRONMENT.items())), 0.75)
+    assert len(key) == 64
+    assert key != registration_key("churn-77aa00bb11cc", ENVIRONMENT, 0.75)
+    assert key != registration_key(JOB, ENVIRONMENT | {"MLOPS_CAPTURE_PERCENT": "10"}, 0.75)
+    assert key != registration_key(JOB, ENVIRONMENT, 0.8)
+
+
+def _in_metadata_alphabet(value: str) -> bool:
+    return all(unicodedata.category(c)[0] in "LZN" or c in "_.:/=+-@" for c in value)
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("validation AUC 0.9120 >= 0.7500", "validation AUC 0.9120 at least 0.7500"),
+        ("validation AUC 0.7100 < 0.7500 (quality gate)", "validation AUC 0.7100 below 0.7500 quality gate"),
+        ("evaluation.json has no numeric validation.auc", "evaluation.json has no numeric validation.auc"),
+        ("tabs\tand; semicolons, commas & quotes'", "tabs and semicolons commas quotes"),
+    ],
+)
+def test_a_gate_reason_is_rewritten_into_the_metadata_alphabet(reason: str, expected: str) -> None:
+    value = metadata_value(reason)
+
+    assert value == expected
+    assert _in_metadata_alphabet(value)
+
+
+def test_metadata_values_stay_within_256_characters() -> None:
+    assert len(metadata_value("a" * 400)) == 256
+
+
+@pytest.mark.parametrize("text", ["a" * 3000, "ü" * 3000, "列" * 3000, "😀" * 3000, "a" + "😀" * 3000])
+def test_utf8_truncation_never_exceeds_the_byte_limit_nor_splits_a_character(text: str) -> None:
+    cut = truncate_utf8(text, 1500)
+
+    assert len(cut.encode()) <= 1500
+    assert len(cut.encode()) > 1490
+    assert cut.endswith("…")
+    assert text.startswith(cut[:-1])
+
+
+def test_utf8_truncation_leaves_short_text_alone() -> None:
+    assert truncate_utf8("training job failed", 1500) == "training job failed"
+
+
+def test_a_description_is_one_line_within_1024_characters() -> None:
+    text = description_text("line one\nline two\t" + "z" * 2000)
+
+    assert text.startswith("line one line two z")
+    assert len(text) == 1024
+    assert not any(unicodedata.category(c)[0] == "C" for c in text)
+
+
+def test_the_model_package_request_carries_digests_of_the_files_it_points_to() -> None:
+    props = parse()
+    evaluation = b'{"validation": {"auc": 0.8123}}'
+    files = RegistryFiles(evaluation=evaluation, baseline=b'{"version": 1}')
+
+    request = model_package_request(
+        props,
+        model_data_url=f"s3://bucket/models/{JOB}/output/model.tar.gz",
+        files=files,
+        decision=quality_gate(json.loads(evaluation), 0.75),
+        key="k",
+    )
+
+    statistics = request["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert statistics["ContentDigest"] == "sha256:" + hashlib.sha256(evaluation).hexdigest()
+    baseline = request["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]
+    assert baseline["ContentDigest"] == "sha256:" + hashlib.sha256(b'{"version": 1}').hexdigest()
+    assert request["ModelApprovalStatus"] == "Approved"
+    assert request["CustomerMetadataProperties"]["validation_auc"] == "0.8123"
+    assert request["ModelPackageDescription"] == f"Training job {JOB}: validation AUC 0.8123 >= 0.7500"
+
+
+def _client_error(code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "Operation")
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "missing"),
+    [
+        ("ResourceNotFound", "Training job x does not exist.", True),
+        ("ValidationException", "Requested resource not found.", True),
+        ("ValidationException", "Could not find training job 'arn:…'.", True),
+        ("ValidationException", "Model package arn:… does not exist.", True),
+        ("404", "Not Found", True),
+        (
+            "ValidationException",
+            "The request was rejected because the training job is in status Stopped.",
+            False,
+        ),
+        ("ThrottlingException", "Rate exceeded", False),
+        ("AccessDeniedException", "not authorized to perform sagemaker:DescribeTrainingJob", False),
+    ],
+)
+def test_not_found_is_told_apart_from_other_errors(code: str, message: str, missing: bool) -> None:
+    assert is_not_found(_client_error(code, message)) is missing

@@ -1,0 +1,115 @@
+import dataclasses
+import re
+import subprocess
+
+import pytest
+
+from mlops_stacks.settings import (
+    DEFAULT_HYPERPARAMETERS,
+    SettingError,
+    Settings,
+    setting_docs,
+    setting_names,
+)
+
+from .conftest import ROOT, cdk_json_context
+
+
+def test_defaults_follow_the_original_design():
+    s = Settings()
+    assert (s.serverless_memory_size, s.serverless_max_concurrency) == (2048, 1)
+    assert s.data_capture_sampling_percentage == 100
+    assert s.latency_threshold_ms == 5000
+    assert s.error_rate_threshold_percent == 5.0
+    assert s.alert_email is None
+
+
+def test_cdk_json_context_builds_the_default_settings():
+    assert Settings.from_context(cdk_json_context()) == Settings()
+
+
+def test_command_line_strings_are_coerced_to_the_setting_types():
+    s = Settings.from_context(
+        {"serverless_memory_size": "3072", "error_rate_threshold_percent": "2.5", "alert_email": "ops@example.com"}
+    )
+    assert s.serverless_memory_size == 3072
+    assert s.error_rate_threshold_percent == 2.5
+    assert s.alert_email == "ops@example.com"
+
+
+def test_an_empty_optional_setting_means_unset():
+    assert Settings.from_context({"alert_email": ""}).alert_email is None
+
+
+def test_hyperparameters_from_the_command_line_merge_over_the_defaults():
+    s = Settings.from_context({"hyperparameters": '{"eta": 0.3, "max_depth": 6}'})
+    assert s.hyperparameters == {**DEFAULT_HYPERPARAMETERS, "eta": "0.3", "max_depth": "6"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("serverless_memory_size", "1000"),
+        ("serverless_memory_size", "8192"),
+        ("serverless_max_concurrency", "0"),
+        ("serverless_max_concurrency", "201"),
+        ("data_capture_sampling_percentage", "101"),
+        ("latency_threshold_ms", "0"),
+        ("error_rate_threshold_percent", "0"),
+        ("alert_email", "not-an-address"),
+        ("training_instance_type", "m5.large"),
+        ("training_max_runtime_minutes", "120"),
+        ("min_validation_auc", "0.4"),
+        ("drift_schedule", "every hour"),
+        ("log_retention_days", "31"),
+        ("removal_policy", "keep"),
+        ("project_name", "Bad_Name"),
+        ("project_name", "a-project-name-that-is-too-long"),
+        ("github_repository", "no-slash"),
+        ("hyperparameters", "[1, 2]"),
+        ("serverless_memory_size", "lots"),
+    ],
+)
+def test_a_bad_value_fails_with_the_settings_name(name, value):
+    with pytest.raises(SettingError, match=f"`{name}`"):
+        Settings.from_context({name: value})
+
+
+def test_provisioned_concurrency_may_not_exceed_max_concurrency():
+    with pytest.raises(SettingError, match="serverless_provisioned_concurrency"):
+        Settings.from_context({"serverless_max_concurrency": "2", "serverless_provisioned_concurrency": "3"})
+
+
+def test_psi_alert_threshold_may_not_be_below_the_warn_threshold():
+    with pytest.raises(SettingError, match="drift_psi_alert"):
+        Settings.from_context({"drift_psi_warn": "0.3", "drift_psi_alert": "0.2"})
+
+
+def test_derived_thresholds_are_in_the_units_cloudwatch_publishes():
+    s = Settings(latency_threshold_ms=5000, error_rate_threshold_percent=5, cold_start_threshold_ms=20000)
+    assert s.latency_threshold_us == 5_000_000
+    assert s.cold_start_threshold_us == 20_000_000
+    assert s.error_rate_threshold == pytest.approx(0.05)
+
+
+def test_every_setting_has_a_row_in_the_readme_table():
+    readme = (ROOT / "README.md").read_text()
+    rows = set(re.findall(r"^\| `([a-z_0-9]+)` \|", readme, flags=re.MULTILINE))
+    assert rows == set(setting_names())
+
+
+def test_every_setting_is_documented_in_code():
+    assert all(doc for _, _, doc in setting_docs())
+    assert len(setting_docs()) == len(dataclasses.fields(Settings))
+
+
+def test_cdk_synth_with_a_bad_setting_fails_naming_it(tmp_path):
+    result = subprocess.run(
+        ["node_modules/.bin/cdk", "synth", "--quiet", "-c", "serverless_memory_size=1000", "-o", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "setting `serverless_memory_size` must be one of 1024..6144" in result.stderr + result.stdout

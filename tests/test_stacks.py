@@ -1,0 +1,335 @@
+"""Targeted assertions on what a reviewer of the stacks cares about."""
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from mlops_stacks.constructs.training_run import DEADLINE_SECONDS, POLL_INTERVAL, TOTAL_TIMEOUT, training_job_name
+from mlops_stacks.settings import MAX_TRAINING_RUNTIME_MINUTES, Settings
+from monitoring import metrics as m
+
+from .conftest import synthesize
+
+
+def _template(synthesized, suffix: str) -> Template:
+    return Template.from_json(synthesized.template(suffix))
+
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+@pytest.fixture(scope="module")
+def variant(tmp_path_factory):
+    """The app with non-default settings: e-mail alerts, provisioned concurrency, retained data."""
+    return synthesize(
+        tmp_path_factory.mktemp("variant"),
+        {
+            "alert_email": "ops@example.com",
+            "serverless_max_concurrency": "4",
+            "serverless_provisioned_concurrency": "2",
+            "serverless_memory_size": "3072",
+            "removal_policy": "retain",
+        },
+        nag=False,
+    )
+
+
+# --- endpoint -------------------------------------------------------------------------------------
+def test_endpoint_is_serverless_with_the_default_memory_and_concurrency(synthesized):
+    config = _template(synthesized, "endpoint")
+    config.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "ProductionVariants": [
+                {
+                    "VariantName": m.VARIANT_NAME,
+                    "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1},
+                    "InstanceType": Match.absent(),
+                    "InitialInstanceCount": Match.absent(),
+                }
+            ]
+        },
+    )
+    variant = synthesized.template("endpoint")
+    (config_resource,) = _resources(variant, "AWS::SageMaker::EndpointConfig").values()
+    assert "ProvisionedConcurrency" not in config_resource["Properties"]["ProductionVariants"][0]["ServerlessConfig"]
+
+
+def test_provisioned_concurrency_and_memory_come_from_the_settings(variant):
+    Template.from_json(variant.template("endpoint")).has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "ProductionVariants": [
+                {"ServerlessConfig": {"MemorySizeInMB": 3072, "MaxConcurrency": 4, "ProvisionedConcurrency": 2}}
+            ]
+        },
+    )
+
+
+def test_endpoint_has_a_stable_name_and_its_log_group_exists_first(synthesized):
+    template = synthesized.template("endpoint")
+    (endpoint,) = _resources(template, "AWS::SageMaker::Endpoint").values()
+    assert endpoint["Properties"]["EndpointName"] == "mlops-showcase-endpoint"
+    (log_id, log_group), *_ = [
+        (k, v)
+        for k, v in _resources(template, "AWS::Logs::LogGroup").items()
+        if v["Properties"].get("LogGroupName") == "/aws/sagemaker/Endpoints/mlops-showcase-endpoint"
+    ]
+    assert log_group["Properties"]["RetentionInDays"] == 30
+    assert log_group["DeletionPolicy"] == "Delete"
+    assert log_id in endpoint["DependsOn"]
+
+
+def test_model_serves_the_approved_package_read_from_ssm_on_every_deploy(synthesized):
+    template = synthesized.template("endpoint")
+    (model,) = _resources(template, "AWS::SageMaker::Model").values()
+    reference = model["Properties"]["PrimaryContainer"]["ModelPackageName"]
+    parameter = template["Parameters"][reference["Ref"]]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert parameter["Default"] == "/mlops-showcase/approved-model-package-arn"
+
+
+def test_nothing_that_changes_per_training_run_crosses_stacks_as_an_export(synthesized):
+    exports = {
+        name: output
+        for name, template in synthesized.templates.items()
+        for output in template.get("Outputs", {}).values()
+        if "Export" in output
+    }
+    text = json.dumps(exports)
+    assert "ModelPackageArn" not in text and "TrainingRun" not in text
+    for suffix in ("endpoint", "observability"):
+        imports = json.dumps(synthesized.template(suffix)).count("Fn::ImportValue")
+        registry_imports = json.dumps(synthesized.template(suffix)).count("mlops-showcase-registry:")
+        assert registry_imports == 0, f"{suffix} imports a value from the registry stack ({imports} imports)"
+
+
+def test_capture_subscribes_to_the_endpoint_log_group_with_a_dead_letter_queue(synthesized):
+    template = _template(synthesized, "endpoint")
+    template.has_resource_properties(
+        "AWS::Logs::SubscriptionFilter",
+        {"LogGroupName": {"Ref": Match.string_like_regexp("EndpointLogs")}, "FilterPattern": '"MLOPS_CAPTURE"'},
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "mlops_stacks.handlers.capture_writer.handler",
+            "DeadLetterConfig": {"TargetArn": Match.any_value()},
+        },
+    )
+
+
+def test_capture_table_projects_hour_partitions_without_a_crawler(synthesized):
+    template = synthesized.template("endpoint")
+    (table,) = _resources(template, "AWS::Glue::Table").values()
+    params = table["Properties"]["TableInput"]["Parameters"]
+    assert params["projection.enabled"] == "true"
+    assert params["projection.dt.format"] == "yyyy/MM/dd/HH"
+    assert params["projection.dt.interval.unit"] == "HOURS"
+    assert not _resources(template, "AWS::Glue::Crawler")
+
+
+# --- registry -------------------------------------------------------------------------------------
+def test_training_run_trains_in_the_xgboost_3_0_5_container_in_script_mode(synthesized):
+    template = synthesized.template("registry")
+    (run,) = _resources(template, "Custom::TrainingRun").values()
+    props = run["Properties"]
+    assert "sagemaker-xgboost:3.0-5" in json.dumps(props["TrainingImage"])
+    hyperparameters = json.dumps(props["HyperParameters"])
+    assert '\\"sagemaker_program\\":\\"\\\\\\"train.py\\\\\\"\\"' in hyperparameters
+    assert int(props["MaxRuntimeSeconds"]) == 30 * 60
+    assert float(props["MinValidationAuc"]) == 0.75
+    assert "XgboostImageAccount" in template["Mappings"]
+
+
+def test_training_run_is_bounded_well_inside_cloudformations_hour():
+    assert TOTAL_TIMEOUT.to_seconds() < 3600
+    assert MAX_TRAINING_RUNTIME_MINUTES * 60 < DEADLINE_SECONDS < TOTAL_TIMEOUT.to_seconds()
+    assert TOTAL_TIMEOUT.to_seconds() % POLL_INTERVAL.to_seconds() == 0
+
+
+def test_job_name_changes_exactly_when_what_shapes_the_model_changes():
+    base = Settings()
+    name = training_job_name(base, "data1", "code1")
+    assert name == training_job_name(Settings(), "data1", "code1")
+    assert len(name) <= 63 and name.startswith("mlops-showcase-")
+    assert name != training_job_name(base, "data2", "code1")
+    assert name != training_job_name(base, "data1", "code2")
+    tuned = Settings.from_context({"hyperparameters": '{"eta": "0.3"}'})
+    assert name != training_job_name(tuned, "data1", "code1")
+    alerted = Settings.from_context({"alert_email": "ops@example.com"})
+    assert name == training_job_name(alerted, "data1", "code1")
+
+
+def test_the_approved_version_is_published_in_ssm_not_exported(synthesized):
+    template = _template(synthesized, "registry")
+    template.has_resource_properties(
+        "AWS::SSM::Parameter",
+        {"Name": "/mlops-showcase/approved-model-package-arn", "Value": {"Fn::GetAtt": [Match.any_value(), "ModelPackageArn"]}},
+    )
+
+
+def test_training_run_is_deleted_before_the_group_it_empties(synthesized):
+    template = synthesized.template("registry")
+    (group_id,) = _resources(template, "AWS::SageMaker::ModelPackageGroup")
+    (run,) = _resources(template, "Custom::TrainingRun").values()
+    assert group_id in run["DependsOn"]
+
+
+# --- storage --------------------------------------------------------------------------------------
+def test_buckets_are_private_tls_only_encrypted_and_emptied_on_destroy(synthesized):
+    template = synthesized.template("storage")
+    buckets = _resources(template, "AWS::S3::Bucket")
+    assert len(buckets) == 2
+    for bucket in buckets.values():
+        props = bucket["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert "BucketEncryption" in props
+        assert bucket["DeletionPolicy"] == "Delete"
+    policies = json.dumps(_resources(template, "AWS::S3::BucketPolicy"))
+    assert policies.count('"aws:SecureTransport": "false"') == 2
+    emptied = {json.dumps(r["Properties"]["Bucket"]) for r in _resources(template, "Custom::EmptyBucket").values()}
+    assert emptied == {json.dumps({"Ref": logical_id}) for logical_id in buckets}
+
+
+def test_retain_keeps_buckets_and_registry_and_empties_nothing(variant):
+    storage = variant.template("storage")
+    assert {b["DeletionPolicy"] for b in _resources(storage, "AWS::S3::Bucket").values()} == {"Retain"}
+    assert not _resources(storage, "Custom::EmptyBucket")
+    (group,) = _resources(variant.template("registry"), "AWS::SageMaker::ModelPackageGroup").values()
+    assert group["DeletionPolicy"] == "Retain"
+
+
+def test_capture_expires_after_the_retention_setting(synthesized):
+    template = synthesized.template("storage")
+    rules = [
+        rule
+        for bucket in _resources(template, "AWS::S3::Bucket").values()
+        for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+    ]
+    capture = [r for r in rules if r.get("Prefix") == "capture/"]
+    assert capture and capture[0]["ExpirationInDays"] == 90
+
+
+def test_every_log_group_has_retention_and_is_removed_on_destroy(synthesized):
+    groups = [g for t in synthesized.templates.values() for g in _resources(t, "AWS::Logs::LogGroup").values()]
+    assert len(groups) >= 6
+    assert all(g["Properties"]["RetentionInDays"] == 30 and g["DeletionPolicy"] == "Delete" for g in groups)
+
+
+def test_every_lambda_has_its_own_log_group_and_the_newest_python(synthesized):
+    functions = [
+        f
+        for t in synthesized.templates.values()
+        for f in _resources(t, "AWS::Lambda::Function").values()
+        if str(f["Properties"].get("Runtime", "")).startswith("python")
+    ]
+    assert len(functions) >= 5
+    assert all(f["Properties"]["Runtime"] == "python3.14" for f in functions)
+    assert all("LoggingConfig" in f["Properties"] for f in functions)
+
+
+# --- observability --------------------------------------------------------------------------------
+def _alarm(template: dict[str, Any], metric: str) -> dict[str, Any]:
+    (alarm,) = [a for a in _resources(template, "AWS::CloudWatch::Alarm").values() if a["Properties"].get("MetricName") == metric]
+    return alarm["Properties"]
+
+
+def test_latency_alarm_threshold_is_in_microseconds(synthesized):
+    alarm = _alarm(synthesized.template("observability"), m.MODEL_LATENCY)
+    assert alarm["Threshold"] == 5_000_000
+    assert alarm["Statistic"] == "Average"
+    assert alarm["Namespace"] == "AWS/SageMaker"
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("metric", [m.INVOCATION_4XX, m.INVOCATION_5XX])
+def test_error_rate_alarms_use_the_average_of_the_one_zero_metric(synthesized, metric):
+    alarm = _alarm(synthesized.template("observability"), metric)
+    assert alarm["Threshold"] == pytest.approx(0.05)
+    assert alarm["Statistic"] == "Average"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert {d["Name"] for d in alarm["Dimensions"]} == {"EndpointName", "VariantName"}
+
+
+def test_cold_start_and_drift_alarms_exist_with_their_units(synthesized):
+    template = synthesized.template("observability")
+    assert _alarm(template, m.MODEL_SETUP_TIME)["Threshold"] == 20_000_000
+    drift = _alarm(template, m.MAX_PSI)
+    assert drift["Namespace"] == m.DRIFT_NAMESPACE
+    assert drift["Threshold"] == 0.2
+
+
+def test_every_alarm_notifies_the_encrypted_topic(synthesized):
+    template = synthesized.template("observability")
+    (topic_id, topic), *_ = _resources(template, "AWS::SNS::Topic").items()
+    assert "KmsMasterKeyId" in topic["Properties"]
+    alarms = _resources(template, "AWS::CloudWatch::Alarm").values()
+    assert len(alarms) >= 8
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_email_subscription_only_when_alert_email_is_set(synthesized, variant):
+    assert not _resources(synthesized.template("observability"), "AWS::SNS::Subscription")
+    Template.from_json(variant.template("observability")).has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
+
+
+def test_failed_training_jobs_of_this_project_alert_the_topic(synthesized):
+    _template(synthesized, "observability").has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Training Job State Change"],
+                "detail": {
+                    "TrainingJobStatus": ["Failed", "Stopped"],
+                    "TrainingJobName": [{"prefix": "mlops-showcase-"}],
+                },
+            },
+            "Targets": [Match.object_like({"Arn": {"Ref": Match.string_like_regexp("Alerts")}})],
+        },
+    )
+
+
+def test_drift_job_runs_on_the_schedule_with_its_thresholds(synthesized):
+    template = _template(synthesized, "observability")
+    template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(1 hour)"})
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "mlops_stacks.handlers.drift_job.handler",
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"DRIFT_PSI_WARN": "0.1", "DRIFT_PSI_ALERT": "0.2", "DRIFT_MEAN_SHIFT_SD": "0.25"}
+                )
+            },
+        },
+    )
+
+
+def test_dashboard_shows_latency_in_ms_and_drift_per_feature(synthesized):
+    template = synthesized.template("observability")
+    (dashboard,) = _resources(template, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert "latency / 1000" in body
+    for feature in synthesized.stacks.storage.feature_names:
+        assert feature in body
+
+
+def test_every_resource_that_takes_tags_carries_the_project_tag(synthesized):
+    for template in synthesized.templates.values():
+        for resource in template["Resources"].values():
+            tags = resource.get("Properties", {}).get("Tags")
+            if isinstance(tags, list) and tags and isinstance(tags[0], dict) and "Key" in tags[0]:
+                assert {"Key": "project", "Value": "mlops-showcase"} in tags
