@@ -40,7 +40,7 @@ synth: install
 	$(CDK) synth --quiet $(CDK_FLAGS)
 
 diff: install
-	$(CDK) diff --all $(CDK_FLAGS)
+	$(CDK) diff $(CDK_FLAGS)
 
 deploy: install
 	$(CDK) deploy --all --require-approval never $(CDK_FLAGS)

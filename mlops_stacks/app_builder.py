@@ -8,6 +8,7 @@ from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from mlops_stacks.endpoint import EndpointStack
+from mlops_stacks.github_oidc import GithubOidcStack
 from mlops_stacks.nag_acknowledgments import acknowledge_findings
 from mlops_stacks.observability import ObservabilityStack
 from mlops_stacks.registry import RegistryStack
@@ -76,6 +77,8 @@ def build_stacks(app: App, settings: Settings, env: Environment | None = None) -
     )
     observability.add_stack_dependency(endpoint, "watches the endpoint")
     stacks = PipelineStacks(storage, registry, endpoint, observability)
+    if settings.github_repository:
+        stacks.github_oidc = GithubOidcStack(app, f"{prefix}-github-oidc", settings=settings, env=env)
 
     for stack in stacks.all():
         Tags.of(stack).add("project", settings.project_name)
@@ -87,7 +90,7 @@ def build_app(app: App, env: Environment | None = None, *, nag: bool = True) -> 
     """The complete app with cdk-nag's AwsSolutions checks; a violation stops synth."""
     settings = settings_from_app(app)
     stacks = build_stacks(app, settings, env)
-    acknowledge_findings(stacks.all(), settings.project_name)
+    acknowledge_findings(stacks.all(), settings)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks

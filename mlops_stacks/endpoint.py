@@ -53,7 +53,7 @@ class EndpointStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         bucket = artifact_bucket(self, settings)
-        self.endpoint_name = settings.name("endpoint")
+        self.endpoint_name = settings.endpoint_name
 
         # Created by us, not by SageMaker, so it has a retention and goes away on destroy.
         self.log_group = logs.LogGroup(

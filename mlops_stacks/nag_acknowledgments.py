@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
+from mlops_stacks.settings import Settings
+
 
 @dataclass(frozen=True)
 class Accepted:
@@ -153,12 +155,12 @@ def _logical_id(stacks: dict[str, Stack], suffix: str, path: str) -> str:
     return Stack.of(resource).get_logical_id(resource)  # type: ignore[arg-type]
 
 
-def acknowledge_findings(stacks: Sequence[Stack], project_name: str) -> None:
+def acknowledge_findings(stacks: Sequence[Stack], settings: Settings) -> None:
     """Acknowledge the accepted findings on the constructs that raise them."""
     by_suffix = {stack.stack_name.rsplit("-", 1)[-1]: stack for stack in stacks}
     names = {
-        "project": project_name,
-        "endpoint": f"{project_name}-endpoint",
+        "project": settings.project_name,
+        "endpoint": settings.endpoint_name,
         "data_prefix": getattr(by_suffix.get("storage"), "data_prefix", ""),
     }
     for accepted in ACCEPTED:

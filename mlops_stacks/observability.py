@@ -19,6 +19,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from mlops_stacks.budget import ProjectBudget
 from mlops_stacks.constructs.python_function import PythonFunction
 from mlops_stacks.settings import Settings
 from mlops_stacks.storage import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, REGISTRY_PREFIX, REPORTS_PREFIX, artifact_bucket
@@ -63,6 +64,8 @@ class ObservabilityStack(Stack):
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
         self._failed_training_rule()
+        if settings.monthly_budget_usd is not None:
+            ProjectBudget(self, "Budget", settings, self.topic)
         dashboard = self._dashboard(feature_names)
 
         CfnOutput(self, "AlertTopicArn", value=self.topic.topic_arn)

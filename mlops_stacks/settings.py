@@ -167,6 +167,11 @@ class Settings:
         """A resource name under the project's prefix."""
         return f"{self.project_name}-{suffix}"
 
+    @property
+    def endpoint_name(self) -> str:
+        """The serverless endpoint's stable name (its log group and alarms follow from it)."""
+        return self.name("endpoint")
+
 
 def setting_names() -> list[str]:
     """The names of all settings, in declaration order."""

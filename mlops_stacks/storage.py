@@ -150,7 +150,7 @@ class StorageStack(Stack):
         )
         log_groups = [
             f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/TrainingJobs",
-            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/{settings.name('endpoint')}",
+            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/{settings.endpoint_name}",
         ]
         role.add_to_policy(
             iam.PolicyStatement(

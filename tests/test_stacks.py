@@ -32,6 +32,8 @@ def variant(tmp_path_factory):
             "serverless_provisioned_concurrency": "2",
             "serverless_memory_size": "3072",
             "removal_policy": "retain",
+            "github_repository": "octo-org/mlops",
+            "monthly_budget_usd": "50",
         },
         nag=False,
     )
@@ -333,3 +335,11 @@ def test_every_resource_that_takes_tags_carries_the_project_tag(synthesized):
             tags = resource.get("Properties", {}).get("Tags")
             if isinstance(tags, list) and tags and isinstance(tags[0], dict) and "Key" in tags[0]:
                 assert {"Key": "project", "Value": "mlops-showcase"} in tags
+
+
+def test_github_oidc_stack_and_budget_exist_only_when_their_settings_are_set(synthesized, variant):
+    assert not any(name.endswith("-github-oidc") for name in synthesized.templates)
+    assert any(name.endswith("-github-oidc") for name in variant.templates)
+    assert not _resources(synthesized.template("observability"), "AWS::Budgets::Budget")
+    (budget,) = _resources(variant.template("observability"), "AWS::Budgets::Budget").values()
+    assert budget["Properties"]["Budget"]["BudgetLimit"]["Amount"] == 50
