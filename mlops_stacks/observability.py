@@ -294,7 +294,12 @@ class ObservabilityStack(Stack):
         region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
         statements = [
             iam.PolicyStatement(
-                actions=["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"],
+                actions=[
+                    "athena:StartQueryExecution",
+                    "athena:GetQueryExecution",
+                    "athena:GetQueryResults",
+                    "athena:StopQueryExecution",
+                ],
                 resources=[f"{arn}:athena:{region_account}:workgroup/{workgroup.name}"],
             ),
             iam.PolicyStatement(

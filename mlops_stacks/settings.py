@@ -112,7 +112,8 @@ class Settings:
     drift_psi_warn: float = _doc("PSI at or above which a feature's drift status is `warn`.", default=0.1)
     drift_psi_alert: float = _doc("PSI at or above which a feature's drift status is `alert`.", default=0.2)
     drift_mean_shift_sd: float = _doc(
-        "Mean shift, in baseline standard deviations, that counts as `alert`.", default=0.25
+        "Mean shift, in baseline sd, that is `warn` alone and `alert` with PSI at or above the warn level.",
+        default=0.25,
     )
     drift_min_rows: int = _doc("Fewest captured rows in a window for drift to be computed.", default=200)
     drift_schedule: str = _doc("EventBridge schedule expression of the drift job.", default="rate(1 hour)")

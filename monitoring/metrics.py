@@ -35,6 +35,9 @@ MEAN_SHIFT_SD = "MeanShiftSD"
 MISSING_SHARE = "MissingShare"
 OUT_OF_RANGE_SHARE = "OutOfRangeShare"
 PER_FEATURE_METRICS = (PSI, JS_DISTANCE, KS_DISTANCE, MEAN_SHIFT_SD, MISSING_SHARE, OUT_OF_RANGE_SHARE)
+# Each custom metric costs $0.30 a month: only PSI per feature goes to CloudWatch (it drives the
+# dashboard and the status); every statistic stays in the JSON report in S3.
+PUBLISHED_PER_FEATURE_METRICS = (PSI,)
 
 MAX_PSI = "MaxPSI"  # worst feature of a run, dimension EndpointName only
 DRIFTED_FEATURES = "DriftedFeatures"  # count of features in `alert`, dimension EndpointName only

@@ -45,14 +45,20 @@ def staging_dir(kind: str, digest: str) -> Path:
     return Path(tempfile.gettempdir()) / "mlops-staging" / f"{kind}-{digest[:16]}"
 
 
+# The pure-Python modules of `monitoring/` that the handlers import (no numpy, duckdb or rich).
+LAMBDA_MONITORING_MODULES = ("__init__", "metrics", "capture", "baseline", "drift_stats", "drift_query", "drift_report")
+
+
 def lambda_bundle() -> Path:
     """The directory asset shared by our Lambda handlers: the handlers plus the pure packages they call.
 
     Handlers import `monitoring` and `mlops_stacks.settings`; neither imports aws_cdk, numpy or
     duckdb at module level, so the bundle needs no layer and no Docker bundling.
     """
-    files = source_files(PROJECT_ROOT, ("mlops_stacks/__init__.py", "mlops_stacks/settings.py"))
-    files += source_files(PROJECT_ROOT, ("mlops_stacks/handlers/*.py", "monitoring/*.py"))
+    files = source_files(
+        PROJECT_ROOT, ("mlops_stacks/__init__.py", "mlops_stacks/settings.py", "mlops_stacks/handlers/*.py")
+    )
+    files += [PROJECT_ROOT / "monitoring" / f"{name}.py" for name in LAMBDA_MONITORING_MODULES]
     digest = content_hash(PROJECT_ROOT, files)
     out = staging_dir("lambda", digest)
     if not out.exists():

@@ -1,0 +1,302 @@
+"""The drift aggregation: one SQL query builder, two dialects (Athena/Trino in the cloud, DuckDB locally).
+
+One pass over the captured rows of a time window yields, per feature and for the score, the
+count of values at or below each baseline edge, the count and sum of finite values, the missing
+count and the out-of-range count: a few hundred numbers from which `monitoring.drift_stats`
+computes every statistic. The same rows are valid in both engines: a row needs a parseable `ts`,
+an `x` with one value per baseline feature and a finite `score`; anything else (a truncated or
+malformed line, which both JSON readers turn into a row of nulls) is counted as invalid.
+
+Athena reads the Glue table over `capture/<endpoint>/` (partition `dt` = 'yyyy/MM/dd/HH',
+projected; columns ts string, request_id string, model_id string, i int, n int,
+x array<double>, score double); DuckDB reads the same JSONL files with `read_json`.
+Arrays are 1-based in both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitoring.baseline import Baseline, BinnedDistribution
+from monitoring.capture import PARTITION_STRFTIME
+from monitoring.drift_stats import ColumnCounts
+
+DUCKDB = "duckdb"
+ATHENA = "athena"
+DIALECTS = (DUCKDB, ATHENA)
+# Athena's limit on the query string (StartQueryExecution QueryString: 262144 bytes).
+ATHENA_MAX_QUERY_BYTES = 262_144
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,254}")
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A half-open time window [start, end) in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("time window bounds must be timezone-aware")
+        if self.start >= self.end:
+            raise ValueError(f"time window start {self.start} must be before its end {self.end}")
+
+    @classmethod
+    def ending(cls, end: datetime, hours: float) -> TimeWindow:
+        """Return the window of the `hours` before `end`."""
+        return cls(end - timedelta(hours=hours), end)
+
+    def partition_bounds(self) -> tuple[str, str]:
+        """Return the first and last `dt` partition (hour) that hold rows of the window."""
+        last = self.end - timedelta(microseconds=1)
+        return _hour(self.start), _hour(last)
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the report's `window` object."""
+        return {"start": iso_utc(self.start), "end": iso_utc(self.end)}
+
+
+def _hour(when: datetime) -> str:
+    return when.astimezone(UTC).strftime(PARTITION_STRFTIME)
+
+
+def iso_utc(when: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and `Z`, the capture records' own format."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.astimezone(UTC).microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    """The few places where Trino and DuckDB spell things differently."""
+
+    element: Callable[[str, int], str]  # 1-based array element, NULL when out of bounds
+    length: Callable[[str], str]
+    is_finite: Callable[[str], str]
+    parse_ts: Callable[[str], str]  # NULL for an unparseable timestamp, never an error
+    ts_literal: Callable[[datetime], str]
+
+
+_DIALECTS = {
+    ATHENA: _Dialect(
+        element=lambda array, j: f"element_at({array}, {j})",
+        length=lambda array: f"cardinality({array})",
+        is_finite=lambda v: f"is_finite({v})",
+        parse_ts=lambda col: f"try(from_iso8601_timestamp({col}))",
+        ts_literal=lambda when: f"from_iso8601_timestamp('{iso_utc(when)}')",
+    ),
+    DUCKDB: _Dialect(
+        element=lambda array, j: f"{array}[{j}]",
+        length=lambda array: f"len({array})",
+        is_finite=lambda v: f"isfinite({v})",
+        parse_ts=lambda col: f"try_cast({col} AS TIMESTAMPTZ)",
+        ts_literal=lambda when: f"TIMESTAMPTZ '{iso_utc(when)}'",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """Where one feature's (or the score's) aggregates are in the result: columns `<prefix>_<what>`."""
+
+    name: str
+    prefix: str
+    n_edges: int
+
+    def le_columns(self) -> list[str]:
+        """Columns counting values `<=` each edge, in edge order."""
+        return [f"{self.prefix}_le{k}" for k in range(self.n_edges)]
+
+    def columns(self) -> list[str]:
+        """All result columns of this feature."""
+        return [
+            *self.le_columns(),
+            f"{self.prefix}_n",
+            f"{self.prefix}_sum",
+            f"{self.prefix}_missing",
+            f"{self.prefix}_oor",
+        ]
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    """The result of the drift query, typed: row totals and per-column counts."""
+
+    records: int  # rows read (in the pruned partitions / files), valid or not
+    invalid_records: int  # rows without a parseable ts, a full x or a finite score
+    rows: int  # valid rows inside the window
+    first_ts: str | None
+    last_ts: str | None
+    features: tuple[ColumnCounts, ...]
+    score: ColumnCounts
+
+
+@dataclass(frozen=True)
+class DriftQuery:
+    """A built drift query and the map from its result columns back to the baseline's features."""
+
+    sql: str
+    dialect: str
+    features: tuple[ColumnSpec, ...]
+    score: ColumnSpec
+
+    def columns(self) -> list[str]:
+        """Every result column, in SELECT order."""
+        names = ["records", "invalid_records", "window_rows", "first_ts", "last_ts"]
+        for spec in (*self.features, self.score):
+            names.extend(spec.columns())
+        return names
+
+    def parse_row(self, row: Mapping[str, Any]) -> WindowCounts:
+        """Type the single result row, given as {column: value}.
+
+        Values may be Python numbers (DuckDB) or strings (Athena's GetQueryResults); a NULL
+        (None, or a missing key) is a zero count or a zero sum (SUM over no rows is NULL).
+        """
+        absent = [c for c in self.columns() if c not in row]
+        if absent:
+            raise ValueError(f"drift query result lacks column(s): {', '.join(absent[:5])}")
+        return WindowCounts(
+            records=_int(row["records"]),
+            invalid_records=_int(row["invalid_records"]),
+            rows=_int(row["window_rows"]),
+            first_ts=_text(row["first_ts"]),
+            last_ts=_text(row["last_ts"]),
+            features=tuple(_column_counts(spec, row) for spec in self.features),
+            score=_column_counts(self.score, row),
+        )
+
+
+def _int(value: Any) -> int:
+    if value is None or value == "":
+        return 0
+    return int(value)
+
+
+def _float(value: Any) -> float:
+    if value is None or value == "":
+        return 0.0
+    return float(value)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _column_counts(spec: ColumnSpec, row: Mapping[str, Any]) -> ColumnCounts:
+    return ColumnCounts(
+        le_counts=tuple(_int(row[c]) for c in spec.le_columns()),
+        count=_int(row[f"{spec.prefix}_n"]),
+        total=_float(row[f"{spec.prefix}_sum"]),
+        missing=_int(row[f"{spec.prefix}_missing"]),
+        out_of_range=_int(row[f"{spec.prefix}_oor"]),
+    )
+
+
+def athena_table(database: str, table: str) -> str:
+    """Return the FROM clause of the Glue capture table, identifiers checked and quoted."""
+    for kind, name in (("database", database), ("table", table)):
+        if not _IDENTIFIER.fullmatch(name):
+            raise ValueError(f"Glue {kind} name must be lowercase letters, digits and underscores, got {name!r}")
+    return f'"{database}"."{table}"'
+
+
+def duckdb_files(paths: Sequence[Path | str]) -> str:
+    """Return the FROM clause reading capture JSONL files; malformed lines become rows of nulls."""
+    if not paths:
+        raise ValueError("DuckDB drift query needs at least one capture file")
+    quoted = ", ".join(_string(str(p)) for p in paths)
+    return (
+        f"read_json([{quoted}], format = 'newline_delimited', ignore_errors = true, "
+        "columns = {ts: 'VARCHAR', x: 'DOUBLE[]', score: 'DOUBLE'})"
+    )
+
+
+def _string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _double(value: float) -> str:
+    """Spell a double literal for both dialects (exponent form: a plain `0.1` is a DECIMAL)."""
+    text = repr(float(value))
+    return text if "e" in text else f"{text}e0"
+
+
+def build_drift_query(baseline: Baseline, dialect: str, source: str, window: TimeWindow | None) -> DriftQuery:
+    """Build the drift aggregation over `source` (`athena_table` or `duckdb_files`) in `window`.
+
+    Athena needs a window: its `dt` bounds let partition projection read only those hours.
+    Without a window (DuckDB only) every row read counts.
+    """
+    if dialect not in _DIALECTS:
+        raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
+    d = _DIALECTS[dialect]
+    if dialect == ATHENA and window is None:
+        raise ValueError("an Athena drift query needs a time window (it bounds the partitions read)")
+    n_features = len(baseline.features)
+    features = tuple(ColumnSpec(f.name, f"f{j}", len(f.edges)) for j, f in enumerate(baseline.features, start=1))
+    score = ColumnSpec(baseline.score.name, "s", len(baseline.score.edges))
+
+    where = ""
+    in_window = "valid"
+    if window is not None:
+        in_window = f"valid AND t >= {d.ts_literal(window.start)} AND t < {d.ts_literal(window.end)}"
+        if dialect == ATHENA:
+            first, last = window.partition_bounds()
+            where = f"\n  WHERE dt >= '{first}' AND dt <= '{last}'"
+    values = [
+        f"CASE WHEN keep AND {d.is_finite(d.element('x', j))} THEN {d.element('x', j)} END AS f{j}"
+        for j in range(1, n_features + 1)
+    ]
+    values.append("CASE WHEN keep THEN score END AS s")
+    aggregates = [
+        "count(*) AS records",
+        "count_if(NOT valid) AS invalid_records",
+        "count_if(keep) AS window_rows",
+        "min(CASE WHEN keep THEN ts END) AS first_ts",
+        "max(CASE WHEN keep THEN ts END) AS last_ts",
+    ]
+    for spec, dist in zip((*features, score), (*baseline.features, baseline.score), strict=True):
+        aggregates.extend(_column_aggregates(spec, dist))
+    newline = ",\n  "
+    sql = (
+        f"WITH parsed AS (\n  SELECT ts, x, score, {d.parse_ts('ts')} AS t\n  FROM {source}{where}\n),\n"
+        f"checked AS (\n  SELECT ts, x, score, t, coalesce(t IS NOT NULL AND x IS NOT NULL "
+        f"AND {d.length('x')} = {n_features} AND {d.is_finite('score')}, false) AS valid\n  FROM parsed\n),\n"
+        f"flagged AS (\n  SELECT ts, x, score, valid, coalesce({in_window}, false) AS keep\n"
+        "  FROM checked\n),\n"
+        f"cols AS (\n  SELECT ts, valid, keep,\n  {newline.join(values)}\n  FROM flagged\n)\n"
+        f"SELECT\n  {newline.join(aggregates)}\nFROM cols\n"
+    )
+    if dialect == ATHENA and len(sql.encode()) > ATHENA_MAX_QUERY_BYTES:
+        raise ValueError(
+            f"drift query is {len(sql.encode())} bytes, over Athena's limit of {ATHENA_MAX_QUERY_BYTES}: "
+            "too many features or edges"
+        )
+    return DriftQuery(sql, dialect, features, score)
+
+
+def _column_aggregates(spec: ColumnSpec, dist: BinnedDistribution) -> list[str]:
+    v = spec.prefix
+    parts = [
+        f"count_if({v} <= {_double(edge)}) AS {column}"
+        for edge, column in zip(dist.edges, spec.le_columns(), strict=True)
+    ]
+    lo, hi = dist.range
+    outside = [
+        f"{v} < {_double(lo)}" if lo is not None else "",
+        f"{v} > {_double(hi)}" if hi is not None else "",
+    ]
+    outside_sql = " OR ".join(c for c in outside if c) or "false"
+    parts += [
+        f"count({v}) AS {v}_n",
+        f"sum({v}) AS {v}_sum",
+        f"count_if(keep AND {v} IS NULL) AS {v}_missing",
+        f"count_if({outside_sql}) AS {v}_oor",
+    ]
+    return parts
