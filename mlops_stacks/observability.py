@@ -24,6 +24,7 @@ from mlops_stacks.constructs.python_function import PythonFunction
 from mlops_stacks.settings import Settings
 from mlops_stacks.storage import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, REGISTRY_PREFIX, REPORTS_PREFIX, artifact_bucket
 from monitoring import metrics as m
+from monitoring.alarm_rules import ENDPOINT_DIMENSIONS, alarm_rules
 
 # Athena stops a drift query that scans more than this: a guard against a runaway window.
 ATHENA_SCAN_LIMIT_BYTES = 10 * 1024**3
@@ -54,11 +55,7 @@ class ObservabilityStack(Stack):
 
         self.topic = self._alert_topic()
         self.drift_job = self._drift_job(bucket, capture_database, capture_table)
-        self.alarms = [
-            *self._endpoint_alarms(),
-            *self._pipeline_alarms(capture_writer, capture_failures),
-            self._drift_alarm(),
-        ]
+        self.alarms = [*self._rule_alarms(), *self._pipeline_alarms(capture_writer, capture_failures)]
         action = cw_actions.SnsAction(self.topic)
         for alarm in self.alarms:
             alarm.add_alarm_action(action)
@@ -124,54 +121,43 @@ class ObservabilityStack(Stack):
             period=self.period,
         )
 
-    def _endpoint_alarms(self) -> list[cw.Alarm]:
-        """Latency, error rates and cold starts. An idle serverless endpoint emits nothing: not a breach."""
-        s = self.settings
-        quiet = cw.TreatMissingData.NOT_BREACHING
-        rate = s.error_rate_threshold
-        return [
-            cw.Alarm(
-                self,
-                "LatencyAlarm",
-                alarm_description=f"Average ModelLatency above {s.latency_threshold_ms} ms (metric in microseconds)",
-                metric=self._endpoint_metric(m.MODEL_LATENCY, "Average"),
-                threshold=s.latency_threshold_us,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=2,
-                datapoints_to_alarm=2,
-                treat_missing_data=quiet,
-            ),
-            cw.Alarm(
-                self,
-                "ServerErrorRateAlarm",
-                alarm_description=f"5XX error rate above {s.error_rate_threshold_percent}% (Average of 1/0 per call)",
-                metric=self._endpoint_metric(m.INVOCATION_5XX, "Average"),
-                threshold=rate,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=quiet,
-            ),
-            cw.Alarm(
-                self,
-                "ClientErrorRateAlarm",
-                alarm_description=f"4XX error rate above {s.error_rate_threshold_percent}%: clients send bad requests",
-                metric=self._endpoint_metric(m.INVOCATION_4XX, "Average"),
-                threshold=rate,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=quiet,
-            ),
-            cw.Alarm(
-                self,
-                "ColdStartAlarm",
-                alarm_description=f"A cold start (ModelSetupTime) took longer than {s.cold_start_threshold_ms} ms",
-                metric=self._endpoint_metric(m.MODEL_SETUP_TIME, "Maximum"),
-                threshold=s.cold_start_threshold_us,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=quiet,
-            ),
-        ]
+    def _rule_alarms(self) -> list[cw.Alarm]:
+        """Latency, error rates, cold starts and drift, from the rules the local mode evaluates too.
+
+        An idle serverless endpoint emits nothing, and a window without traffic publishes no drift:
+        missing data is not a breach.
+        """
+        alarms = []
+        for rule in alarm_rules(self.settings):
+            dimensions = {m.DIM_ENDPOINT: self.endpoint_name}
+            if rule.dimensions == ENDPOINT_DIMENSIONS:
+                dimensions["VariantName"] = m.VARIANT_NAME
+            metric = cw.Metric(
+                namespace=rule.namespace,
+                metric_name=rule.metric_name,
+                dimensions_map=dimensions,
+                statistic=rule.statistic,
+                period=Duration.minutes(rule.period_minutes),
+            )
+            operator = (
+                cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+                if rule.inclusive
+                else cw.ComparisonOperator.GREATER_THAN_THRESHOLD
+            )
+            alarms.append(
+                cw.Alarm(
+                    self,
+                    rule.id,
+                    alarm_description=rule.description,
+                    metric=metric,
+                    threshold=rule.threshold,
+                    comparison_operator=operator,
+                    evaluation_periods=rule.evaluation_periods,
+                    datapoints_to_alarm=rule.evaluation_periods,
+                    treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                )
+            )
+        return alarms
 
     def _pipeline_alarms(self, capture_writer: lambda_.IFunction, capture_failures: sqs.IQueue) -> list[cw.Alarm]:
         """Capture records that could not be delivered, and drift runs that failed."""
@@ -210,25 +196,6 @@ class ObservabilityStack(Stack):
                 treat_missing_data=quiet,
             ),
         ]
-
-    def _drift_alarm(self) -> cw.Alarm:
-        """The worst feature's PSI. No run in the window (no traffic) is not drift."""
-        return cw.Alarm(
-            self,
-            "DriftAlarm",
-            alarm_description=f"A feature or the prediction score drifted: PSI >= {self.settings.drift_psi_alert}",
-            metric=cw.Metric(
-                namespace=m.DRIFT_NAMESPACE,
-                metric_name=m.MAX_PSI,
-                dimensions_map={m.DIM_ENDPOINT: self.endpoint_name},
-                statistic="Maximum",
-                period=Duration.hours(1),
-            ),
-            threshold=self.settings.drift_psi_alert,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-        )
 
     def _failed_training_rule(self) -> None:
         """A training job of this project that failed or was stopped tells the topic at once."""

@@ -1,0 +1,116 @@
+"""The alarm rules on the endpoint and on drift: one definition for CloudWatch and the local mode.
+
+The observability stack turns each rule into a CloudWatch alarm; the demo evaluates the same
+rules on what it measured locally, so a threshold or a unit lives in exactly one place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mlops_stacks.settings import Settings
+from monitoring import metrics as m
+
+ENDPOINT_DIMENSIONS = "endpoint"  # EndpointName + VariantName
+DRIFT_DIMENSIONS = "drift"  # EndpointName
+
+
+@dataclass(frozen=True)
+class AlarmRule:
+    """A metric, a statistic over one period, and the threshold that breaches."""
+
+    id: str
+    description: str
+    namespace: str
+    metric_name: str
+    statistic: str  # Average | Maximum | Sum
+    threshold: float
+    inclusive: bool  # True: breach at >= threshold; False: breach at > threshold
+    dimensions: str
+    period_minutes: int
+    evaluation_periods: int = 1
+
+    def statistic_of(self, values: Sequence[float]) -> float | None:
+        """The rule's statistic over one period's data points; None when there were none."""
+        if not values:
+            return None
+        if self.statistic == "Average":
+            return math.fsum(values) / len(values)
+        if self.statistic == "Maximum":
+            return max(values)
+        if self.statistic == "Sum":
+            return math.fsum(values)
+        raise ValueError(f"alarm rule {self.id} has an unknown statistic {self.statistic!r}")
+
+    def breached_by(self, values: Sequence[float]) -> bool:
+        """Whether a period with these data points breaches; no data is not a breach (idle endpoint)."""
+        value = self.statistic_of(values)
+        if value is None:
+            return False
+        return value >= self.threshold if self.inclusive else value > self.threshold
+
+
+def alarm_rules(settings: Settings) -> list[AlarmRule]:
+    """Latency, error rates, cold starts and drift, in the units CloudWatch publishes them."""
+    period = settings.alarm_period_minutes
+    percent = settings.error_rate_threshold_percent
+    return [
+        AlarmRule(
+            "LatencyAlarm",
+            f"Average ModelLatency above {settings.latency_threshold_ms} ms (metric in microseconds)",
+            m.SAGEMAKER_NAMESPACE,
+            m.MODEL_LATENCY,
+            "Average",
+            settings.latency_threshold_us,
+            False,
+            ENDPOINT_DIMENSIONS,
+            period,
+            evaluation_periods=2,
+        ),
+        AlarmRule(
+            "ServerErrorRateAlarm",
+            f"5XX error rate above {percent}% (Average of the 1/0 per-request metric)",
+            m.SAGEMAKER_NAMESPACE,
+            m.INVOCATION_5XX,
+            "Average",
+            settings.error_rate_threshold,
+            False,
+            ENDPOINT_DIMENSIONS,
+            period,
+        ),
+        AlarmRule(
+            "ClientErrorRateAlarm",
+            f"4XX error rate above {percent}%: clients send requests the model cannot read",
+            m.SAGEMAKER_NAMESPACE,
+            m.INVOCATION_4XX,
+            "Average",
+            settings.error_rate_threshold,
+            False,
+            ENDPOINT_DIMENSIONS,
+            period,
+        ),
+        AlarmRule(
+            "ColdStartAlarm",
+            f"A cold start (ModelSetupTime) took longer than {settings.cold_start_threshold_ms} ms",
+            m.SAGEMAKER_NAMESPACE,
+            m.MODEL_SETUP_TIME,
+            "Maximum",
+            settings.cold_start_threshold_us,
+            False,
+            ENDPOINT_DIMENSIONS,
+            period,
+        ),
+        AlarmRule(
+            "DriftAlarm",
+            f"A feature or the prediction score drifted: PSI >= {settings.drift_psi_alert}",
+            m.DRIFT_NAMESPACE,
+            m.MAX_PSI,
+            "Maximum",
+            settings.drift_psi_alert,
+            True,
+            DRIFT_DIMENSIONS,
+            60,
+        ),
+    ]

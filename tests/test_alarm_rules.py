@@ -1,0 +1,49 @@
+import pytest
+
+from mlops_stacks.settings import Settings
+from monitoring import metrics as m
+from monitoring.alarm_rules import alarm_rules
+
+
+def _rule(metric: str):
+    (rule,) = [r for r in alarm_rules(Settings()) if r.metric_name == metric]
+    return rule
+
+
+def test_latency_rule_compares_microseconds_strictly():
+    rule = _rule(m.MODEL_LATENCY)
+    assert rule.threshold == 5_000_000
+    assert not rule.breached_by([5_000_000, 5_000_000])
+    assert rule.breached_by([4_000_000, 6_000_001])
+
+
+def test_error_rate_rule_is_the_share_of_ones():
+    rule = _rule(m.INVOCATION_4XX)
+    assert not rule.breached_by([1] * 5 + [0] * 95)
+    assert rule.breached_by([1] * 6 + [0] * 94)
+
+
+def test_no_data_is_not_a_breach():
+    assert not any(rule.breached_by([]) for rule in alarm_rules(Settings()))
+
+
+def test_drift_rule_breaches_at_the_alert_psi_inclusive():
+    rule = _rule(m.MAX_PSI)
+    assert rule.breached_by([0.05, 0.2])
+    assert not rule.breached_by([0.19])
+
+
+def test_every_rule_becomes_a_cloudwatch_alarm_with_the_same_threshold(synthesized):
+    alarms = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in synthesized.template("observability")["Resources"].values()
+        if a["Type"] == "AWS::CloudWatch::Alarm" and "MetricName" in a["Properties"]
+    }
+    for rule in alarm_rules(Settings()):
+        alarm = alarms[rule.metric_name]
+        assert alarm["Threshold"] == pytest.approx(rule.threshold)
+        assert alarm["Statistic"] == rule.statistic
+        assert alarm["Namespace"] == rule.namespace
+        assert alarm["Period"] == rule.period_minutes * 60
+        expected = "GreaterThanOrEqualToThreshold" if rule.inclusive else "GreaterThanThreshold"
+        assert alarm["ComparisonOperator"] == expected
