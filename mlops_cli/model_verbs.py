@@ -1,0 +1,121 @@
+"""The `data`, `train` and `serve` verbs (DESIGN §10): the data set, local training, the local endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the verbs to the `mlops` parser."""
+    data = subparsers.add_parser("data", help="write the synthetic data set (train.csv, validation.csv, schema.json)")
+    data.add_argument("--out", required=True, type=Path, help="directory to write into")
+    data.add_argument("--rows", type=int, default=20000, help="rows in total, split 80/20 (default 20000)")
+    data.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
+    data.add_argument("--drift", action="store_true", help="shift the drifting features (for drift demos)")
+    data.set_defaults(run=run_data)
+
+    train = subparsers.add_parser("train", help="run model_code/train.py as SageMaker would; writes model.tar.gz")
+    train.add_argument("--local", action="store_true", help="train on this machine (the only mode of this verb)")
+    train.add_argument("--data", required=True, type=Path, help="directory with train.csv, validation.csv, schema.json")
+    train.add_argument("--out", required=True, type=Path, help="directory for model.tar.gz")
+    train.add_argument(
+        "--hp", action="append", default=[], metavar="KEY=VALUE", help="hyperparameter over the defaults (repeatable)"
+    )
+    train.set_defaults(run=run_train)
+
+    serve = subparsers.add_parser("serve", help="serve a model.tar.gz on 127.0.0.1 like a SageMaker endpoint")
+    serve.add_argument("--local", action="store_true", help="serve on this machine (the only mode of this verb)")
+    serve.add_argument("--model", required=True, type=Path, help="model.tar.gz from `mlops train`")
+    serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
+    serve.add_argument("--capture-dir", type=Path, help="write captured requests here, in the S3 layout")
+    serve.add_argument("--endpoint-name", default="local-endpoint", help="name in the runtime route and capture paths")
+    serve.set_defaults(run=run_serve)
+
+
+def run_data(args: argparse.Namespace) -> int:
+    """Write the synthetic data set."""
+    from dataset import DRIFTED_FEATURES, DatasetError, write_dataset
+
+    try:
+        files = write_dataset(args.out, rows=args.rows, seed=args.seed, drift=args.drift)
+    except DatasetError as exc:
+        print(f"mlops data: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {files.train} ({files.n_train} rows), {files.validation} ({files.n_validation} rows), {files.schema}")
+    if args.drift:
+        print(f"drifted features: {', '.join(DRIFTED_FEATURES)}")
+    return 0
+
+
+def parse_hyperparameters(pairs: list[str]) -> dict[str, str]:
+    """`KEY=VALUE` strings to a dict; a pair without `=` is an error naming it."""
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--hp expects KEY=VALUE, got {pair!r}")
+        result[key.strip()] = value.strip()
+    return result
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train locally and print the job's metrics."""
+    if not args.local:
+        print("mlops train: only --local is supported here; the cloud job runs on `make deploy`", file=sys.stderr)
+        return 2
+    from local.training import TrainingFailed, run_training
+    from mlops_stacks.settings import DEFAULT_HYPERPARAMETERS
+
+    try:
+        overrides = parse_hyperparameters(args.hp)
+    except ValueError as exc:
+        print(f"mlops train: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = run_training(args.data, args.out, {**DEFAULT_HYPERPARAMETERS, **overrides}, echo=print)
+    except (TrainingFailed, FileNotFoundError) as exc:
+        print(f"mlops train: {exc}", file=sys.stderr)
+        return 1
+    for name, value in sorted(result.metrics.items()):
+        print(f"{name} = {value:.4f}")
+    print(f"wrote {result.model_tar}")
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM, then stop the server and write the last capture batch."""
+    if not args.local:
+        print(
+            "mlops serve: only --local is supported here; the cloud endpoint comes from `make deploy`", file=sys.stderr
+        )
+        return 2
+    from local.serving import LocalEndpoint, LocalEndpointError
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    endpoint = LocalEndpoint(args.model, port=args.port, capture_dir=args.capture_dir, endpoint_name=args.endpoint_name)
+    try:
+        endpoint.start()
+    except LocalEndpointError as exc:
+        print(f"mlops serve: {exc}", file=sys.stderr)
+        return 1
+    print(f"serving {args.model} at {endpoint.url}: GET /ping, POST /invocations, ", end="")
+    print(f"POST /endpoints/{args.endpoint_name}/invocations; Ctrl-C stops", flush=True)
+    try:
+        code = endpoint.wait()
+        print(f"mlops serve: the model server exited with code {code}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        endpoint.stop()
+        if args.capture_dir is not None:
+            print(f"captured {endpoint.captured_records} records under {args.capture_dir}")

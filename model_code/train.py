@@ -1,0 +1,370 @@
+"""SageMaker script-mode training entry point for the XGBoost framework container (Python 3.10).
+
+Reads the `train` and `validation` channels (CSV with a header row; `schema.json` rides in the
+train channel), trains a binary classifier with early stopping on the validation AUC and writes
+into SM_MODEL_DIR exactly the four files of docs/contracts.md: `model.ubj`, `schema.json`,
+`baseline.json` (drift baseline on the training data) and `evaluation.json`. It prints one line
+per validation metric (`validation:auc=0.912345;`) for the job's MetricDefinitions
+(model_code/metric_definitions.py). Bad data writes a one-line reason to the failure file, which
+SageMaker reports as the job's FailureReason, and exits non-zero.
+
+Only numpy, xgboost and the standard library: this file ships alone into the container.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xgboost as xgb
+
+BASELINE_BINS = 20
+LABEL_THRESHOLD = 0.5
+MIN_TRAIN_ROWS = 20
+SCORE_NAME = "prediction_score"
+PROGRESS_EVERY = 25  # rounds between xgboost's own progress lines in the log
+
+
+class DataError(Exception):
+    """The input cannot be trained on; the message is the job's one-line failure reason."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """Reports a bad hyperparameter as a DataError instead of exiting, so it reaches the failure file."""
+
+    def error(self, message: str) -> Any:  # argparse's signature promises NoReturn
+        raise DataError(f"bad hyperparameter: {message}")
+
+
+def parse_hyperparameters(argv: Sequence[str]) -> argparse.Namespace:
+    """Hyperparameters as the container passes them: `--name value` pairs, values already JSON-decoded."""
+    parser = _ArgumentParser(prog="train.py", add_help=False)
+    parser.add_argument("--max_depth", type=int, default=4)
+    parser.add_argument("--eta", type=float, default=0.1)
+    parser.add_argument("--num_round", type=int, default=300)
+    parser.add_argument("--early_stopping_rounds", type=int, default=20)
+    parser.add_argument("--subsample", type=float, default=0.9)
+    parser.add_argument("--colsample_bytree", type=float, default=0.9)
+    parser.add_argument("--min_child_weight", type=float, default=1.0)
+    parser.add_argument("--gamma", type=float, default=0.0)
+    parser.add_argument("--lambda", dest="reg_lambda", type=float, default=1.0)
+    parser.add_argument("--alpha", dest="reg_alpha", type=float, default=0.0)
+    parser.add_argument("--max_bin", type=int, default=256)
+    parser.add_argument("--scale_pos_weight", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(list(argv))
+    checks = [
+        (args.max_depth >= 1, "max_depth must be >= 1"),
+        (0.0 < args.eta <= 1.0, "eta must be in (0, 1]"),
+        (args.num_round >= 1, "num_round must be >= 1"),
+        (args.early_stopping_rounds >= 0, "early_stopping_rounds must be >= 0 (0 turns it off)"),
+        (0.0 < args.subsample <= 1.0, "subsample must be in (0, 1]"),
+        (0.0 < args.colsample_bytree <= 1.0, "colsample_bytree must be in (0, 1]"),
+        (args.min_child_weight >= 0.0, "min_child_weight must be >= 0"),
+        (args.max_bin >= 2, "max_bin must be >= 2"),
+        (args.scale_pos_weight > 0.0, "scale_pos_weight must be > 0"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise DataError(f"bad hyperparameter: {message}")
+    return args
+
+
+def hyperparameter_record(args: argparse.Namespace) -> dict[str, Any]:
+    """The parsed hyperparameters under the names they are passed as (`lambda`, not `reg_lambda`)."""
+    renamed = {"reg_lambda": "lambda", "reg_alpha": "alpha"}
+    return {renamed.get(key, key): value for key, value in sorted(vars(args).items())}
+
+
+@dataclass(frozen=True)
+class JobPaths:
+    """Where the container puts the channels, and where the job must write its results."""
+
+    train: Path
+    validation: Path
+    model_dir: Path
+    output_data_dir: Path
+    failure_file: Path
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> JobPaths:
+        """Paths from the SM_* variables, with the container's /opt/ml defaults."""
+        output_data = Path(env.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"))
+        output_dir = Path(env["SM_OUTPUT_DIR"]) if env.get("SM_OUTPUT_DIR") else output_data.parent
+        return cls(
+            train=Path(env.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")),
+            validation=Path(env.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")),
+            model_dir=Path(env.get("SM_MODEL_DIR", "/opt/ml/model")),
+            output_data_dir=output_data,
+            failure_file=output_dir / "failure",
+        )
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The parts of schema.json that training needs."""
+
+    label: str
+    features: list[str]
+    ranges: list[tuple[float, float]]
+    raw: dict[str, Any]
+
+
+def read_schema(train_dir: Path) -> Schema:
+    """schema.json from the train channel."""
+    path = train_dir / "schema.json"
+    if not path.is_file():
+        raise DataError(f"schema.json not found in the train channel ({train_dir})")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        label = raw["label"]
+        features = [f["name"] for f in raw["features"]]
+        ranges = [(float(f["min"]), float(f["max"])) for f in raw["features"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"schema.json is malformed: {type(exc).__name__}: {exc}") from None
+    if not isinstance(label, str) or not features:
+        raise DataError("schema.json needs a `label` string and a non-empty `features` list")
+    return Schema(label=label, features=features, ranges=ranges, raw=raw)
+
+
+def read_channel(directory: Path, channel: str, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
+    """Every *.csv in a channel, concatenated: features in schema order and 0/1 labels."""
+    files = sorted(directory.rglob("*.csv")) if directory.is_dir() else []
+    if not files:
+        raise DataError(f"channel '{channel}' holds no .csv file ({directory})")
+    parts = [read_csv_file(path, schema) for path in files]
+    features = np.concatenate([x for x, _ in parts])
+    labels = np.concatenate([y for _, y in parts])
+    if labels.size == 0:
+        raise DataError(f"channel '{channel}' has no data rows ({', '.join(p.name for p in files)})")
+    return features, labels
+
+
+def read_csv_file(path: Path, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
+    """Parse one CSV by hand (numpy only); errors name the file, line and column."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        return np.empty((0, len(schema.features))), np.empty(0, dtype=np.int8)
+    header = [name.strip() for name in lines[0].lstrip("\ufeff").split(",")]
+    missing = [name for name in [*schema.features, schema.label] if name not in header]
+    if missing:
+        raise DataError(f"{path.name}: missing column(s) {', '.join(repr(m) for m in missing)}")
+    cells = []
+    for number, line in enumerate(lines[1:], start=2):
+        row = line.split(",")
+        if len(row) != len(header):
+            raise DataError(f"{path.name} line {number}: {len(row)} fields, the header has {len(header)}")
+        cells.append([cell.strip() or "nan" for cell in row])
+    if not cells:
+        return np.empty((0, len(schema.features))), np.empty(0, dtype=np.int8)
+    try:
+        values = np.array(cells, dtype=np.float64)
+    except ValueError:
+        values = None
+    if values is None or np.isinf(values).any():
+        _raise_first_bad_cell(path.name, header, cells)
+    assert values is not None
+    label = values[:, header.index(schema.label)]
+    bad = np.flatnonzero((label != 0.0) & (label != 1.0))
+    if bad.size:
+        row = int(bad[0])
+        value = cells[row][header.index(schema.label)]
+        shown = "" if value == "nan" else value
+        raise DataError(f"{path.name} line {row + 2}: label '{schema.label}' must be 0 or 1, got {shown!r}")
+    features = values[:, [header.index(name) for name in schema.features]]
+    return features, label.astype(np.int8)
+
+
+def _raise_first_bad_cell(name: str, header: list[str], cells: list[list[str]]) -> None:
+    for number, row in enumerate(cells, start=2):
+        for column, cell in zip(header, row, strict=True):
+            try:
+                value = float(cell)
+            except ValueError:
+                raise DataError(f"{name} line {number}, column '{column}': {cell!r} is not a number") from None
+            if np.isinf(value):
+                raise DataError(f"{name} line {number}, column '{column}': {cell!r} is not finite")
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve via the rank-sum (Mann-Whitney U) statistic, ties averaged."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    n_pos = int(labels.sum())
+    n_neg = labels.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise DataError("validation labels hold only one class; AUC is undefined")
+    order = np.argsort(scores, kind="mergesort")
+    ordered = scores[order]
+    starts = np.concatenate(([0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1))
+    ends = np.concatenate((starts[1:], [ordered.size]))
+    ranks = np.empty(ordered.size)
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)  # 1-based average rank of each tie group
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """AUC, accuracy, log loss and F1 (at LABEL_THRESHOLD) of scores against 0/1 labels."""
+    labels = np.asarray(labels).astype(np.int8)
+    clipped = np.clip(np.asarray(scores, dtype=np.float64), 1e-15, 1.0 - 1e-15)
+    predicted = (scores >= LABEL_THRESHOLD).astype(np.int8)
+    true_pos = int(((predicted == 1) & (labels == 1)).sum())
+    false_pos = int(((predicted == 1) & (labels == 0)).sum())
+    false_neg = int(((predicted == 0) & (labels == 1)).sum())
+    denominator = 2 * true_pos + false_pos + false_neg
+    return {
+        "auc": roc_auc(labels, scores),
+        "accuracy": float((predicted == labels).mean()),
+        "log_loss": float(-np.mean(labels * np.log(clipped) + (1 - labels) * np.log(1.0 - clipped))),
+        "f1": float(2 * true_pos / denominator) if denominator else 0.0,
+    }
+
+
+def distribution_baseline(name: str, values: np.ndarray, value_range: tuple[float, float]) -> dict[str, Any]:
+    """Quantile bin edges (about BASELINE_BINS bins), bin shares and moments of the present values.
+
+    Bin 0 is v <= e1, bin j is e_j < v <= e_{j+1}, the last bin v > eK (docs/contracts.md).
+    Edges at or above the maximum are dropped: they would only make an always-empty last bin.
+    """
+    present = values[~np.isnan(values)]
+    if present.size == 0:
+        raise DataError(f"feature '{name}' has no values in the training data")
+    quantiles = np.quantile(present, np.linspace(0.0, 1.0, BASELINE_BINS + 1)[1:-1])
+    edges = np.unique(quantiles)
+    edges = edges[edges < present.max()]
+    if edges.size == 0:
+        edges = np.array([present.max()])
+    counts = np.bincount(np.searchsorted(edges, present, side="left"), minlength=edges.size + 1)
+    return {
+        "name": name,
+        "edges": edges.tolist(),
+        "shares": (counts / present.size).tolist(),
+        "mean": float(present.mean()),
+        "std": float(present.std()),
+        "min": float(present.min()),
+        "max": float(present.max()),
+        "range": [float(value_range[0]), float(value_range[1])],
+    }
+
+
+def train(args: argparse.Namespace, paths: JobPaths, num_threads: int) -> dict[str, Any]:
+    """Train, evaluate and write the model directory; returns evaluation.json's content."""
+    schema = read_schema(paths.train)
+    x_train, y_train = read_channel(paths.train, "train", schema)
+    x_val, y_val = read_channel(paths.validation, "validation", schema)
+    if y_train.size < MIN_TRAIN_ROWS:
+        raise DataError(f"channel 'train' has {y_train.size} rows, at least {MIN_TRAIN_ROWS} are needed")
+    for channel, labels in (("train", y_train), ("validation", y_val)):
+        if np.unique(labels).size < 2:
+            raise DataError(f"channel '{channel}' has only label {int(labels[0])}; both 0 and 1 are needed")
+
+    params = {
+        "objective": "binary:logistic",
+        "eval_metric": ["logloss", "auc"],  # the last one drives early stopping
+        "tree_method": "hist",
+        "max_depth": args.max_depth,
+        "eta": args.eta,
+        "subsample": args.subsample,
+        "colsample_bytree": args.colsample_bytree,
+        "min_child_weight": args.min_child_weight,
+        "gamma": args.gamma,
+        "lambda": args.reg_lambda,
+        "alpha": args.reg_alpha,
+        "max_bin": args.max_bin,
+        "scale_pos_weight": args.scale_pos_weight,
+        "seed": args.seed,
+        "nthread": num_threads,
+    }
+    dtrain = xgb.DMatrix(x_train, label=y_train, feature_names=schema.features)
+    dval = xgb.DMatrix(x_val, label=y_val, feature_names=schema.features)
+    history: dict[str, Any] = {}
+    booster = xgb.train(
+        params,
+        dtrain,
+        num_boost_round=args.num_round,
+        evals=[(dtrain, "train"), (dval, "validation")],
+        early_stopping_rounds=args.early_stopping_rounds or None,
+        evals_result=history,
+        verbose_eval=PROGRESS_EVERY,
+    )
+    best_iteration = booster.best_iteration if args.early_stopping_rounds else args.num_round - 1
+    # Keep only the trees up to the best round, so every consumer of model.ubj predicts with it.
+    booster = booster[: best_iteration + 1]
+
+    val_scores = booster.inplace_predict(x_val)
+    train_scores = booster.inplace_predict(x_train)
+    metrics = classification_metrics(y_val, val_scores)
+    evaluation = {
+        "validation": metrics,
+        "best_iteration": int(best_iteration),
+        "n_train": int(y_train.size),
+        "n_validation": int(y_val.size),
+        "hyperparameters": hyperparameter_record(args),
+    }
+    baseline = {
+        "version": 1,
+        "n_rows": int(y_train.size),
+        "features": [
+            distribution_baseline(name, x_train[:, i], schema.ranges[i]) for i, name in enumerate(schema.features)
+        ],
+        "score": distribution_baseline(SCORE_NAME, train_scores.astype(np.float64), (0.0, 1.0)),
+    }
+
+    paths.model_dir.mkdir(parents=True, exist_ok=True)
+    booster.save_model(str(paths.model_dir / "model.ubj"))
+    _write_json(paths.model_dir / "schema.json", schema.raw)
+    _write_json(paths.model_dir / "baseline.json", baseline)
+    _write_json(paths.model_dir / "evaluation.json", evaluation)
+    paths.output_data_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(paths.output_data_dir / "eval_history.json", history)
+
+    for name, key in (("auc", "auc"), ("accuracy", "accuracy"), ("logloss", "log_loss"), ("f1", "f1")):
+        print(f"validation:{name}={metrics[key]:.6f};", flush=True)
+    print(f"best_iteration={best_iteration}; n_train={y_train.size}; n_validation={y_val.size}", flush=True)
+    return evaluation
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _write_failure(path: Path, reason: str) -> None:
+    """One line, at most the 1024 characters that FailureReason keeps."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(" ".join(reason.split())[:1024] + "\n", encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run the job; on failure write the reason to the failure file and return 1."""
+    env = os.environ if env is None else env
+    paths = JobPaths.from_environment(env)
+    try:
+        args = parse_hyperparameters(sys.argv[1:] if argv is None else argv)
+        threads = int(env.get("SM_NUM_CPUS") or os.cpu_count() or 1)
+        train(args, paths, threads)
+    except DataError as exc:
+        _write_failure(paths.failure_file, str(exc))
+        print(f"Training failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except Exception as exc:  # the job must always leave a reason behind
+        _write_failure(paths.failure_file, f"{type(exc).__name__}: {exc}")
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
