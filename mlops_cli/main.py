@@ -13,7 +13,8 @@ import sys
 
 VERB_MODULES = (
     "mlops_cli.model_verbs",  # data, train, serve
-    "mlops_cli.monitoring_verbs",  # drift, test-endpoint, monitor
+    "mlops_cli.monitoring_verbs",  # drift
+    "mlops_cli.cloud_verbs",  # test-endpoint, monitor
     "mlops_cli.cleanup_verbs",  # leftovers
     "mlops_cli.demo_verb",  # demo
 )
