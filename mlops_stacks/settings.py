@@ -98,6 +98,10 @@ class Settings:
         default_factory=lambda: dict(DEFAULT_HYPERPARAMETERS),
         metadata={"doc": "XGBoost hyperparameters (JSON object); merged over the defaults."},
     )
+    retrain_token: str = _doc(
+        "Any short text; changing it starts a new training job with unchanged inputs (e.g. after a capacity failure).",
+        default="",
+    )
     min_validation_auc: float = _doc(
         "Quality gate: a model with a lower validation AUC is registered as Rejected.", default=0.75
     )
@@ -255,6 +259,8 @@ def _validate(s: Settings) -> None:
                 "an object of snake_case names to values of at most 256 characters",
                 {key: value},
             )
+    if not re.fullmatch(r"[A-Za-z0-9._-]{0,64}", s.retrain_token):
+        _fail("retrain_token", "at most 64 letters, digits, dots, hyphens or underscores", s.retrain_token)
     _in_range(s, "min_validation_auc", 0.5, 1.0)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", s.label_column):
         _fail("label_column", "a column name of letters, digits and underscores", s.label_column)

@@ -68,6 +68,7 @@ def test_hyperparameters_from_the_command_line_merge_over_the_defaults():
         ("github_repository", "no-slash"),
         ("hyperparameters", "[1, 2]"),
         ("serverless_memory_size", "lots"),
+        ("retrain_token", "has spaces"),
     ],
 )
 def test_a_bad_value_fails_with_the_settings_name(name, value):

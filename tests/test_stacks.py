@@ -162,6 +162,8 @@ def test_job_name_changes_exactly_when_what_shapes_the_model_changes():
     assert name != training_job_name(base, "data1", "code2")
     tuned = Settings.from_context({"hyperparameters": '{"eta": "0.3"}'})
     assert name != training_job_name(tuned, "data1", "code1")
+    retrained = Settings.from_context({"retrain_token": "capacity-retry-1"})
+    assert name != training_job_name(retrained, "data1", "code1")
     alerted = Settings.from_context({"alert_email": "ops@example.com"})
     assert name == training_job_name(alerted, "data1", "code1")
 
@@ -170,7 +172,10 @@ def test_the_approved_version_is_published_in_ssm_not_exported(synthesized):
     template = _template(synthesized, "registry")
     template.has_resource_properties(
         "AWS::SSM::Parameter",
-        {"Name": "/mlops-showcase/approved-model-package-arn", "Value": {"Fn::GetAtt": [Match.any_value(), "ModelPackageArn"]}},
+        {
+            "Name": "/mlops-showcase/approved-model-package-arn",
+            "Value": {"Fn::GetAtt": [Match.any_value(), "ModelPackageArn"]},
+        },
     )
 
 
@@ -241,7 +246,11 @@ def test_every_lambda_has_its_own_log_group_and_the_newest_python(synthesized):
 
 # --- observability --------------------------------------------------------------------------------
 def _alarm(template: dict[str, Any], metric: str) -> dict[str, Any]:
-    (alarm,) = [a for a in _resources(template, "AWS::CloudWatch::Alarm").values() if a["Properties"].get("MetricName") == metric]
+    (alarm,) = [
+        a
+        for a in _resources(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == metric
+    ]
     return alarm["Properties"]
 
 

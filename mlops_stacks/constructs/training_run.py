@@ -45,6 +45,7 @@ def training_job_name(settings: Settings, data_hash: str, code_hash: str) -> str
         "hyperparameters": dict(sorted(settings.hyperparameters.items())),
         "instance_type": settings.training_instance_type,
         "image": XGBOOST_FRAMEWORK_VERSION,
+        "retrain_token": settings.retrain_token,
     }
     digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
     return f"{settings.project_name}-{digest[:12]}"
