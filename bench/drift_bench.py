@@ -1,20 +1,27 @@
-"""Benchmark: our local drift path (capture JSONL → DuckDB → report) vs plain numpy/scipy streaming.
+"""Benchmark: our local drift path (capture JSONL → DuckDB → report) vs numpy/scipy streaming vs Evidently.
 
 Generates a reference of 100k rows × 20 features (→ baseline.json) and 1M captured rows with 5
 drifted features as hour-partitioned capture JSONL (plus a few truncated lines), then runs each
-path in its own process and prints wall time, peak memory (ru_maxrss), features found and false
+path in its own process and prints wall time, peak memory (VmHWM), features found and false
 alarms. Target (issue 4): 1M rows to report in ≤ 3 s and ≤ 400 MB, 5/5 found, 0 false alarms.
 
+Evidently 0.7.23 (DataDriftPreset, default methods) runs in its own venv, built on first use under
+bench/results/evidently-venv from bench/evidently-constraints.txt (it needs pandas<3); it reads the
+same samples as DataFrames from .npy, so its time leaves out parsing the capture JSONL.
+
     .venv/bin/python bench/drift_bench.py [--rows 1000000] [--reference 100000] [--workdir DIR] [--repeat 3]
+        [--skip-evidently] [--evidently-repeat 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +40,33 @@ DRIFTED = (0, 6, 12, 13, 19)
 HOURS = 24
 TRUNCATED_LINES = 100
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+REFERENCE_SEED, CURRENT_SEED, MISSING_SHARE = 1, 2, 0.01
+
+BENCH = Path(__file__).resolve().parent
+EVIDENTLY_VERSION = "0.7.23"
+EVIDENTLY_VENV = BENCH / "results" / "evidently-venv"
+EVIDENTLY_CONSTRAINTS = BENCH / "evidently-constraints.txt"
+EVIDENTLY_SCRIPT = BENCH / "evidently_path.py"
+# Bounds: a build downloads ~80 wheels; one Evidently run took ~1 min here (anchor: 63 s).
+EVIDENTLY_BUILD_TIMEOUT_S = 1200
+EVIDENTLY_RUN_TIMEOUT_S = 1200
+
+
+class EvidentlyUnavailable(RuntimeError):
+    """Evidently's venv could not be built or does not import; the message says why."""
+
+
+def write_frames(
+    workdir: Path, reference: np.ndarray, ref_score: np.ndarray, current: np.ndarray, score: np.ndarray
+) -> None:
+    """Save the raw samples (features + score, NaN = missing) for Evidently, which needs rows, not a baseline."""
+    frames = workdir / "frames"
+    frames.mkdir(parents=True, exist_ok=True)
+    names = sd.feature_names(N_FEATURES)
+    np.save(frames / "reference.npy", np.column_stack([reference, ref_score]))
+    np.save(frames / "current.npy", np.column_stack([current, score]))
+    columns = {"features": names, "score": sd.SCORE_NAME, "all": [*names, sd.SCORE_NAME]}
+    (frames / "columns.json").write_text(json.dumps(columns))
 
 
 def generate(workdir: Path, n_reference: int, n_rows: int) -> None:
@@ -40,9 +74,10 @@ def generate(workdir: Path, n_reference: int, n_rows: int) -> None:
     import duckdb
 
     names = sd.feature_names(N_FEATURES)
-    reference, ref_score = sd.sample(n_reference, N_FEATURES, seed=1)
+    reference, ref_score = sd.sample(n_reference, N_FEATURES, seed=REFERENCE_SEED)
     (workdir / "baseline.json").write_text(json.dumps(sd.baseline_document(reference, ref_score, names)))
-    current, score = sd.sample(n_rows, N_FEATURES, seed=2, drifted=DRIFTED, missing_share=0.01)
+    current, score = sd.sample(n_rows, N_FEATURES, seed=CURRENT_SEED, drifted=DRIFTED, missing_share=MISSING_SHARE)
+    write_frames(workdir, reference, ref_score, current, score)
     connection = duckdb.connect()
     x_list = ", ".join(f"CASE WHEN isnan(c{j}) THEN NULL ELSE c{j} END" for j in range(N_FEATURES))
     per_hour = math.ceil(n_rows / HOURS)
@@ -188,6 +223,93 @@ def median_run(kind: str, workdir: Path, repeat: int) -> dict[str, Any]:
     return runs[len(runs) // 2]
 
 
+def ensure_frames(workdir: Path, n_reference: int, n_rows: int) -> None:
+    """Write the .npy samples for a workdir generated before they existed (same generator, same seeds)."""
+    if (workdir / "frames" / "columns.json").exists():
+        return
+    reference, ref_score = sd.sample(n_reference, N_FEATURES, seed=REFERENCE_SEED)
+    current, score = sd.sample(n_rows, N_FEATURES, seed=CURRENT_SEED, drifted=DRIFTED, missing_share=MISSING_SHARE)
+    write_frames(workdir, reference, ref_score, current, score)
+
+
+def _venv_stamp() -> str:
+    """What the venv was built from: a changed pin rebuilds it."""
+    digest = hashlib.sha256(EVIDENTLY_CONSTRAINTS.read_bytes()).hexdigest()
+    return f"evidently=={EVIDENTLY_VERSION} constraints-sha256={digest}"
+
+
+def _last_error(log: str) -> str:
+    """The line of pip's output that says why it failed, else its last line."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("ERROR")]
+    return (errors or lines or ["no output"])[-1]
+
+
+def ensure_evidently_venv() -> Path:
+    """Python of Evidently's own venv, built with the system python3 on first use; raises EvidentlyUnavailable."""
+    python = EVIDENTLY_VENV / "bin" / "python"
+    ready = EVIDENTLY_VENV / ".bench-ready"
+    if ready.exists() and ready.read_text() == _venv_stamp() and python.exists():
+        return python
+    system_python = shutil.which("python3")
+    if system_python is None:
+        raise EvidentlyUnavailable("no python3 on PATH to build its venv with")
+    shutil.rmtree(EVIDENTLY_VENV, ignore_errors=True)
+    log = EVIDENTLY_VENV.parent / "evidently-venv-install.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    steps = [
+        ("python3 -m venv", [system_python, "-m", "venv", str(EVIDENTLY_VENV)]),
+        (
+            "pip install",
+            [
+                *(str(python), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"),
+                *("-c", str(EVIDENTLY_CONSTRAINTS), f"evidently=={EVIDENTLY_VERSION}"),
+            ],
+        ),
+        (
+            "import evidently",
+            [str(python), "-c", "import evidently, pandas; print(evidently.__version__, pandas.__version__)"],
+        ),
+    ]
+    started = time.perf_counter()
+    with log.open("w") as out:
+        for label, step in steps:
+            out.write(f"$ {' '.join(step)}\n")
+            out.flush()
+            try:
+                done = subprocess.run(
+                    step, stdout=out, stderr=subprocess.STDOUT, timeout=EVIDENTLY_BUILD_TIMEOUT_S, check=False
+                )
+            except subprocess.TimeoutExpired:
+                raise EvidentlyUnavailable(f"{label} took over {EVIDENTLY_BUILD_TIMEOUT_S} s (log: {log})") from None
+            if done.returncode != 0:
+                out.flush()
+                raise EvidentlyUnavailable(f"{label} failed: {_last_error(log.read_text())} (log: {log})")
+    ready.write_text(_venv_stamp())
+    print(f"built Evidently's venv in {time.perf_counter() - started:.0f} s: {EVIDENTLY_VENV}")
+    return python
+
+
+def run_evidently(python: Path, workdir: Path) -> dict[str, Any]:
+    """One run of bench/evidently_path.py in Evidently's venv; its JSON is the last line of stdout."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env["DO_NOT_TRACK"] = "1"  # Evidently's usage telemetry: no network here, and none wanted from a bench
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(python), str(EVIDENTLY_SCRIPT), "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=EVIDENTLY_RUN_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"exit {done.returncode}: {_last_error(done.stderr)}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["process_seconds"] = time.perf_counter() - started
+    return result
+
+
 def summarize(name: str, result: dict[str, Any], n_rows: int) -> dict[str, Any]:
     """Figures of one path: time, memory, found drifts, false alarms."""
     drifted = set(sd.feature_names(N_FEATURES)[j] for j in DRIFTED)
@@ -207,15 +329,36 @@ def summarize(name: str, result: dict[str, Any], n_rows: int) -> dict[str, Any]:
     }
 
 
+def evidently_figures(workdir: Path, args: argparse.Namespace) -> dict[str, Any] | None:
+    """Evidently's median run, or None after printing why it was skipped."""
+    if args.skip_evidently:
+        print("SKIPPED evidently: --skip-evidently")
+        return None
+    try:
+        python = ensure_evidently_venv()
+    except EvidentlyUnavailable as error:
+        print(f"SKIPPED evidently: its venv could not be built: {error}")
+        return None
+    ensure_frames(workdir, args.reference, args.rows)
+    runs = sorted((run_evidently(python, workdir) for _ in range(args.evidently_repeat)), key=lambda r: r["seconds"])
+    return runs[len(runs) // 2]
+
+
 def main() -> None:
-    """Generate the data (unless present), run both paths, print the figures."""
+    """Generate the data (unless present), run the paths, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--reference", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, help="where the data is (generated when it lacks baseline.json)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each path; the median run is shown")
+    parser.add_argument("--skip-evidently", action="store_true", help="leave Evidently out (no venv build)")
+    parser.add_argument(
+        "--evidently-repeat", type=int, default=1, help="runs of Evidently (about a minute each at 1M rows)"
+    )
     parser.add_argument("--child", choices=("ours", "numpy"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.repeat < 1 or args.evidently_repeat < 1:
+        parser.error(f"--repeat and --evidently-repeat must be at least 1, got {args.repeat}, {args.evidently_repeat}")
 
     if args.child:
         result = child_ours(args.workdir) if args.child == "ours" else child_numpy(args.workdir)
@@ -240,6 +383,14 @@ def main() -> None:
         summarize("ours (DuckDB, pure-Python stats)", ours, args.rows),
         summarize("numpy/scipy streaming", plain, args.rows),
     ]
+    evidently_failure = ""
+    try:
+        evidently = evidently_figures(workdir, args)
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as error:
+        evidently, evidently_failure = None, str(error)
+    if evidently is not None:
+        figures.append(summarize(f"Evidently {evidently['versions']['evidently']} (from .npy)", evidently, args.rows))
+
     layout = "{:36} {:>8} {:>9} {:>10} {:>8} {:>6} {:>6} {:>5} {:>8}"
     print(layout.format("path", "seconds", "process s", "rows/s", "peak MB", "found", "false", "warn", "skipped"))
     for f in figures:
@@ -259,8 +410,24 @@ def main() -> None:
     ours_psi = {f["name"]: f["psi"] for f in ours["report"]["features"]}
     plain_psi = {f["name"]: f["psi"] for f in plain["report"]["features"]}
     gap = max(abs(ours_psi[name] - plain_psi[name]) for name in ours_psi)
-    print(f"largest PSI difference between the two paths: {gap:.2e}")
+    print(f"largest PSI difference between ours and numpy/scipy: {gap:.2e}")
+    base = figures[0]
+    for other in figures[1:]:
+        print(
+            f"{other['path']} / ours: {other['seconds'] / base['seconds']:.1f}x the time, "
+            f"{other['peak_mb'] / base['peak_mb']:.1f}x the peak memory"
+        )
+    if evidently is not None:
+        methods = sorted({f"{f['method']} >= {f['threshold']:g}" for f in evidently["report"]["features"]})
+        flagged = [f["name"] for f in evidently["report"]["features"] if f["status"] == "alert"]
+        print(
+            f"evidently: {', '.join(methods)}; flagged {', '.join(flagged) or 'nothing'}; "
+            f"of its {evidently['seconds']:.1f} s, {evidently['load_seconds']:.1f} s loading the .npy"
+        )
     print(f"target: <= 3 s, <= 400 MB, {len(DRIFTED)}/{len(DRIFTED)} found, 0 false alarms")
+    if evidently_failure:
+        print(f"FAILED evidently: its venv was built but the run failed: {evidently_failure}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":
