@@ -94,9 +94,10 @@ def metric_data(report: Mapping[str, Any], timestamp: datetime) -> list[dict[str
     """Turn the report into CloudWatch `MetricData` (namespace `metrics.DRIFT_NAMESPACE`).
 
     Per feature and for the score (Feature=prediction_score): the published statistics
-    (`metrics.PUBLISHED_PER_FEATURE_METRICS`) with dimensions EndpointName and Feature. Per run: CapturedRows always; MaxPSI and
-    DriftedFeatures (features and score in `alert`) only when there was data, so a window
-    without traffic leaves the drift alarm's metric missing rather than reporting "no drift".
+    (`metrics.PUBLISHED_PER_FEATURE_METRICS`) with dimensions EndpointName and Feature. Per run:
+    CapturedRows always; MaxPSI and DriftedFeatures (features and score in `alert`) only when
+    there was data, so a window without traffic leaves the drift alarm's metric missing rather
+    than reporting "no drift".
     """
     endpoint = report["endpoint"]
     run_dims = [{"Name": m.DIM_ENDPOINT, "Value": endpoint}]

@@ -5,7 +5,6 @@ import re
 
 import pytest
 
-
 # Asset hashes, content-hashed keys and job names change with every edit of the code or data.
 _HASH = re.compile(r"[0-9a-f]{12,64}")
 
