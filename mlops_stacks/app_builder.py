@@ -49,10 +49,12 @@ def build_stacks(app: App, settings: Settings, env: Environment | None = None) -
         train_uri=storage.train_uri,
         validation_uri=storage.validation_uri,
         data_hash=storage.data_hash,
+        sourcedir_uri=storage.sourcedir_uri,
+        code_hash=storage.code_hash,
         env=env,
     )
-    # The data must be in S3 before the training job reads it.
-    registry.training.resource.node.add_dependency(storage.data_deployment)
+    # The data and the code must be in S3 before the training job reads them.
+    registry.training.resource.node.add_dependency(storage.data_deployment, storage.code_deployment)
     endpoint = EndpointStack(
         app,
         f"{prefix}-endpoint",

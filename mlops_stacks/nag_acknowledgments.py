@@ -47,8 +47,14 @@ ACCEPTED: tuple[Accepted, ...] = (
     Accepted(
         "storage",
         "BucketObjects/Role/DefaultPolicy",
-        _iam5(f"{_BUCKET}/{{data_prefix}}/*", f"{_BUCKET}/*", "<{storage:AccessLogs}.Arn>/*"),
-        "Our bucket-objects handler writes the training data set under its content-hashed data/ prefix, and "
+        _iam5(
+            f"{_BUCKET}/{{data_prefix}}/*",
+            f"{_BUCKET}/{{code_prefix}}/*",
+            f"{_BUCKET}/*",
+            "<{storage:AccessLogs}.Arn>/*",
+        ),
+        "Our bucket-objects handler writes the training data and code under their content-hashed data/ and "
+        "code/ prefixes, and "
         "on destroy deletes every object version of our two buckets (the keys are not known in advance).",
     ),
     Accepted(
@@ -56,6 +62,7 @@ ACCEPTED: tuple[Accepted, ...] = (
         "SageMakerExecutionRole/DefaultPolicy",
         _iam5(
             f"{_BUCKET}/data/*",
+            f"{_BUCKET}/code/*",
             f"{_BUCKET}/models/*",
             f"{_LOGS}/TrainingJobs:*",
             f"{_LOGS}/TrainingJobs:log-stream:*",
@@ -63,7 +70,7 @@ ACCEPTED: tuple[Accepted, ...] = (
             f"{_LOGS}/Endpoints/{{endpoint}}:log-stream:*",
             "*",
         ),
-        "Object-level access under the data/ and models/ key prefixes of our own bucket (object keys are "
+        "Object-level access under the data/, code/ and models/ key prefixes of our own bucket (object keys are "
         "content-hashed, so no fixed list exists); log streams inside the two log groups SageMaker writes "
         "to for our training jobs and our endpoint (stream names are made by SageMaker); "
         "cloudwatch:PutMetricData has no resource-level permissions and is limited by a namespace "
@@ -164,6 +171,7 @@ def acknowledge_findings(stacks: Sequence[Stack], settings: Settings) -> None:
         "project": settings.project_name,
         "endpoint": settings.endpoint_name,
         "data_prefix": getattr(by_suffix.get("storage"), "data_prefix", ""),
+        "code_prefix": getattr(by_suffix.get("storage"), "code_prefix", ""),
     }
     for accepted in ACCEPTED:
         if accepted.stack not in by_suffix:

@@ -75,7 +75,7 @@ class ObservabilityStack(Stack):
 
     # --- alerting ---------------------------------------------------------------------------------
     def _alert_topic(self) -> sns.Topic:
-        """An encrypted topic; CloudWatch alarms and EventBridge may use the key to publish."""
+        """An encrypted topic; CloudWatch alarms, EventBridge and Budgets may use the key to publish."""
         key = kms.Key(
             self,
             "AlertKey",
@@ -84,15 +84,15 @@ class ObservabilityStack(Stack):
             removal_policy=RemovalPolicy.DESTROY,
             pending_window=Duration.days(7),
         )
-        for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
-            key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    principals=[iam.ServicePrincipal(service)],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=["*"],
-                    conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-                )
+        # EventBridge gets its grant from the SnsTopic target; alarms publish with this one.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             )
+        )
         topic = sns.Topic(
             self,
             "Alerts",
@@ -202,7 +202,7 @@ class ObservabilityStack(Stack):
         events.Rule(
             self,
             "FailedTrainingJobs",
-            description="SageMaker training jobs of this project that failed or stopped",
+            description="Training jobs of this project that failed or stopped (also when a destroy or rollback stops one)",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Training Job State Change"],

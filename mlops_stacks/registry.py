@@ -35,6 +35,8 @@ class RegistryStack(Stack):
         train_uri: str,
         validation_uri: str,
         data_hash: str,
+        sourcedir_uri: str,
+        code_hash: str,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -60,6 +62,8 @@ class RegistryStack(Stack):
             train_uri=train_uri,
             validation_uri=validation_uri,
             data_hash=data_hash,
+            sourcedir_uri=sourcedir_uri,
+            code_hash=code_hash,
         )
         # Deleted before the group: the run's delete handler removes the versions that block it.
         self.training.resource.node.add_dependency(group)

@@ -173,6 +173,15 @@ class Settings:
         return f"{self.project_name}-{suffix}"
 
     @property
+    def drift_interval_minutes(self) -> int:
+        """Minutes between drift runs (a day for cron schedules), capped at CloudWatch's 1-day period."""
+        match = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", self.drift_schedule)
+        if match is None:
+            return 24 * 60
+        minutes = int(match[1]) * {"minute": 1, "hour": 60, "day": 24 * 60}[match[2]]
+        return min(minutes, 24 * 60)
+
+    @property
     def endpoint_name(self) -> str:
         """The serverless endpoint's stable name (its log group and alarms follow from it)."""
         return self.name("endpoint")

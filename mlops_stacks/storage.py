@@ -8,11 +8,12 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from mlops_stacks.constructs.bucket_objects import EmptyBucketOnDelete, TrainingData
-from mlops_stacks.constructs.staging import training_data
+from mlops_stacks.constructs.staging import SOURCEDIR_ARCHIVE, sourcedir, training_data
 from mlops_stacks.settings import Settings
 
 # Key prefixes of the artifact bucket: one place, read by every stack that grants on them.
 DATA_PREFIX = "data"
+CODE_PREFIX = "code"
 MODELS_PREFIX = "models"
 REGISTRY_PREFIX = "registry"
 CAPTURE_PREFIX = "capture"
@@ -112,6 +113,20 @@ class StorageStack(Stack):
         self.train_uri = f"s3://{name}/{data_prefix}/train/"
         self.validation_uri = f"s3://{name}/{data_prefix}/validation/"
 
+        # The code lives at an immutable key in our own bucket: every model version keeps serving
+        # its own code after later deploys (the CDK asset bucket's keys are not ours to keep).
+        code_dir, self.code_hash = sourcedir()
+        self.code_prefix = f"{CODE_PREFIX}/{self.code_hash[:16]}"
+        self.code_deployment = TrainingData(
+            self,
+            "TrainingCode",
+            bucket=self.bucket,
+            source=code_dir,
+            prefix=self.code_prefix,
+            log_retention_days=settings.log_retention_days,
+        )
+        self.sourcedir_uri = f"s3://{name}/{self.code_prefix}/{SOURCEDIR_ARCHIVE}"
+
         self.execution_role = iam.Role(
             self,
             "SageMakerExecutionRole",
@@ -130,7 +145,7 @@ class StorageStack(Stack):
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
                 resources=[self.bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{DATA_PREFIX}/*", f"{MODELS_PREFIX}/*"]}},
+                conditions={"StringLike": {"s3:prefix": [f"{p}/*" for p in (DATA_PREFIX, CODE_PREFIX, MODELS_PREFIX)]}},
             )
         )
         role.add_to_policy(
@@ -138,6 +153,7 @@ class StorageStack(Stack):
                 actions=["s3:GetObject"],
                 resources=[
                     self.bucket.arn_for_objects(f"{DATA_PREFIX}/*"),
+                    self.bucket.arn_for_objects(f"{CODE_PREFIX}/*"),
                     self.bucket.arn_for_objects(f"{MODELS_PREFIX}/*"),
                 ],
             )

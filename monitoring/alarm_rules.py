@@ -111,6 +111,7 @@ def alarm_rules(settings: Settings) -> list[AlarmRule]:
             settings.drift_psi_alert,
             True,
             DRIFT_DIMENSIONS,
-            60,
+            # One drift run per period: a shorter period would turn the alarm OK between runs.
+            max(60, settings.drift_interval_minutes),
         ),
     ]

@@ -47,3 +47,12 @@ def test_every_rule_becomes_a_cloudwatch_alarm_with_the_same_threshold(synthesiz
         assert alarm["Period"] == rule.period_minutes * 60
         expected = "GreaterThanOrEqualToThreshold" if rule.inclusive else "GreaterThanThreshold"
         assert alarm["ComparisonOperator"] == expected
+
+
+@pytest.mark.parametrize(
+    ("schedule", "minutes"),
+    [("rate(1 hour)", 60), ("rate(6 hours)", 360), ("rate(3 days)", 1440), ("cron(0 * * * ? *)", 1440)],
+)
+def test_drift_alarm_period_follows_the_drift_schedule(schedule, minutes):
+    (rule,) = [r for r in alarm_rules(Settings(drift_schedule=schedule)) if r.metric_name == m.MAX_PSI]
+    assert rule.period_minutes == minutes

@@ -332,6 +332,22 @@ def test_empty_bucket_delete_removes_every_version_and_delete_marker_beyond_one_
     assert LOGS not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
+def test_empty_bucket_answers_failed_in_time_when_the_lambda_is_about_to_run_out(cfn, s3):
+    _versioned_bucket_with_history(s3, LOGS, keys=5, rewritten=1)
+    event = _event(cfn, "Delete", EMPTY_BUCKET, {"Bucket": LOGS, "RemovePolicy": "false"}, physical_id=LOGS)
+
+    class NearlyOutOfTime:
+        def get_remaining_time_in_millis(self) -> int:
+            return 30_000
+
+    handler(event, NearlyOutOfTime(), client=lambda: s3)
+
+    answer = _answer(cfn, event)
+    assert answer["Status"] == "FAILED"
+    assert "run the destroy again" in answer["Reason"]
+    assert _all_versions(s3, LOGS)  # nothing was deleted after the deadline
+
+
 @pytest.mark.parametrize(("remove_policy", "policy_kept"), [("true", False), ("false", True)])
 def test_empty_bucket_removes_the_bucket_policy_before_any_object_only_when_asked(cfn, s3, remove_policy, policy_kept):
     s3.create_bucket(Bucket=LOGS)

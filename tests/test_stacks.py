@@ -352,3 +352,14 @@ def test_github_oidc_stack_and_budget_exist_only_when_their_settings_are_set(syn
     assert not _resources(synthesized.template("observability"), "AWS::Budgets::Budget")
     (budget,) = _resources(variant.template("observability"), "AWS::Budgets::Budget").values()
     assert budget["Properties"]["Budget"]["BudgetLimit"]["Amount"] == 50
+
+
+def test_training_and_serving_code_live_at_an_immutable_key_in_our_bucket(synthesized):
+    (run,) = _resources(synthesized.template("registry"), "Custom::TrainingRun").values()
+    props = json.dumps(run["Properties"])
+    code_key = synthesized.stacks.storage.sourcedir_uri.split("/", 3)[-1]
+    assert code_key.startswith("code/") and code_key.endswith("/sourcedir.tar.gz")
+    # both the training hyperparameter and the serving environment point at it
+    assert props.count(code_key) == 2
+    # nothing of ours reads the CDK asset bucket, whose keys a later deploy or `cdk gc` may drop
+    assert "cdk-hnb659fds-assets" not in json.dumps(_resources(synthesized.template("registry"), "AWS::IAM::Policy"))

@@ -14,6 +14,10 @@ from constructs import Construct
 from mlops_stacks.constructs.python_function import PythonFunction
 from mlops_stacks.handlers.bucket_objects import EMPTY_BUCKET, TRAINING_DATA
 
+HANDLER_TIMEOUT = Duration.minutes(15)
+# CloudFormation gives up on a silent custom resource after this, not after its default hour.
+SERVICE_TIMEOUT = Duration.minutes(16)
+
 
 def _bucket_objects_function(scope: Construct, log_retention_days: int) -> PythonFunction:
     """One handler per stack serves every TrainingData and EmptyBucket resource in it."""
@@ -27,7 +31,7 @@ def _bucket_objects_function(scope: Construct, log_retention_days: int) -> Pytho
         handler="mlops_stacks.handlers.bucket_objects.handler",
         description="Copies training data into the bucket; empties buckets on destroy",
         log_retention_days=log_retention_days,
-        timeout=Duration.minutes(15),
+        timeout=HANDLER_TIMEOUT,
         memory_size=256,
     )
 
@@ -69,6 +73,7 @@ class TrainingData(Construct):
             "Resource",
             service_token=function.function.function_arn,
             resource_type=TRAINING_DATA,
+            service_timeout=SERVICE_TIMEOUT,
             properties={
                 "Bucket": bucket.bucket_name,
                 "Prefix": prefix,
@@ -108,5 +113,6 @@ class EmptyBucketOnDelete(Construct):
             "Resource",
             service_token=function.function.function_arn,
             resource_type=EMPTY_BUCKET,
+            service_timeout=SERVICE_TIMEOUT,
             properties={"Bucket": bucket.bucket_name, "RemovePolicy": json.dumps(remove_policy)},
         )

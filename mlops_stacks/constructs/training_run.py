@@ -16,13 +16,11 @@ from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from mlops_stacks.constructs.python_function import PythonFunction, ignore_redundant_depends_on, retention
-from mlops_stacks.constructs.staging import sourcedir_tarball
 from mlops_stacks.settings import Settings
 from mlops_stacks.storage import MODELS_PREFIX, REGISTRY_PREFIX
 from mlops_stacks.xgboost_image import XGBOOST_FRAMEWORK_VERSION, xgboost_image_uri
@@ -66,36 +64,23 @@ class TrainingRun(Construct):
         train_uri: str,
         validation_uri: str,
         data_hash: str,
+        sourcedir_uri: str,
+        code_hash: str,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        tarball, code_hash = sourcedir_tarball()
-        self.sourcedir = s3_assets.Asset(self, "SourceDir", path=str(tarball))
-        # Training reads the code; the serving container downloads the same archive at start-up.
-        source_policy = iam.Policy(
-            self,
-            "ReadSourceDir",
-            statements=[
-                iam.PolicyStatement(
-                    actions=["s3:GetObject"],
-                    resources=[self.sourcedir.bucket.arn_for_objects(self.sourcedir.s3_object_key)],
-                )
-            ],
-        )
-        source_policy.attach_to_role(execution_role)
-
         self.job_name = training_job_name(settings, data_hash, code_hash)
         image = xgboost_image_uri(stack)
         hyperparameters = {
             **{key: json.dumps(value) for key, value in settings.hyperparameters.items()},
             "sagemaker_program": json.dumps(ENTRY_POINT),
-            "sagemaker_submit_directory": json.dumps(self.sourcedir.s3_object_url),
+            "sagemaker_submit_directory": json.dumps(sourcedir_uri),
             "sagemaker_region": json.dumps(Aws.REGION),
             "sagemaker_container_log_level": "20",
         }
         serving_environment = {
             "SAGEMAKER_PROGRAM": INFERENCE_PROGRAM,
-            "SAGEMAKER_SUBMIT_DIRECTORY": self.sourcedir.s3_object_url,
+            "SAGEMAKER_SUBMIT_DIRECTORY": sourcedir_uri,
             "SAGEMAKER_REGION": Aws.REGION,
             "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
             # Serverless: one worker, one model copy (FACTS §1).
@@ -130,6 +115,14 @@ class TrainingRun(Construct):
             retention=retention(settings.log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
         )
+        # Step Functions logs to /aws/vendedlogs/ without growing the account's log resource policy.
+        waiter_logs = logs.LogGroup(
+            self,
+            "WaiterLogs",
+            log_group_name=f"/aws/vendedlogs/states/{settings.name('training-run')}",
+            retention=retention(settings.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
         # Our own roles for the framework's functions: log permissions inline, no managed policy.
         # Two roles, as the framework wires them: one shared role would form a dependency cycle.
         on_event_role, waiter_role = (
@@ -147,7 +140,7 @@ class TrainingRun(Construct):
             log_group=provider_logs,
             disable_waiter_state_machine_logging=False,
             waiter_state_machine_log_options=cr.LogOptions(
-                destination=provider_logs, include_execution_data=False, level=sfn.LogLevel.ALL
+                destination=waiter_logs, include_execution_data=False, level=sfn.LogLevel.ALL
             ),
         )
         for name in ("framework-onEvent", "framework-isComplete", "framework-onTimeout", "waiter-state-machine"):
@@ -178,7 +171,6 @@ class TrainingRun(Construct):
                 "Tags": json.dumps(tags, sort_keys=True),
             },
         )
-        self.resource.node.add_dependency(source_policy)
         self.model_package_arn = self.resource.get_att_string("ModelPackageArn")
 
     def _framework_role(self, construct_id: str, log_group: logs.ILogGroup) -> iam.Role:

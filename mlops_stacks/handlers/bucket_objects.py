@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
 TRAINING_DATA = "Custom::TrainingData"
+ANSWER_RESERVE_SECONDS = 60  # stop deleting while there is still time to answer CloudFormation
 EMPTY_BUCKET = "Custom::EmptyBucket"
 REQUEST_TYPES = ("Create", "Update", "Delete")
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
@@ -85,13 +87,25 @@ def _first_versions(s3: Any, bucket: str) -> list[dict[str, str]]:
     return [{"Key": entry["Key"], "VersionId": entry["VersionId"]} for entry in entries][:DELETE_BATCH]
 
 
-def empty_bucket(s3: Any, bucket: str, *, remove_policy: bool) -> int:
-    """Delete every version and delete marker in the bucket; a bucket already gone counts as empty."""
+def empty_bucket(
+    s3: Any, bucket: str, *, remove_policy: bool, seconds_left: Callable[[], float] = lambda: math.inf
+) -> int:
+    """Delete every version and delete marker in the bucket; a bucket already gone counts as empty.
+
+    Stops with a clear error while the Lambda still has time to answer, so that CloudFormation
+    hears FAILED at once instead of waiting for the custom resource's timeout; running the
+    destroy again continues where this one stopped.
+    """
     deleted = 0
     try:
         if remove_policy:
             s3.delete_bucket_policy(Bucket=bucket)
         while batch := _first_versions(s3, bucket):
+            if seconds_left() < ANSWER_RESERVE_SECONDS:
+                raise TimeoutError(
+                    f"deleted {deleted} versions of s3://{bucket} but more remain and the time is up: "
+                    "run the destroy again to continue"
+                )
             answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
             if answer.get("Errors"):
                 first = answer["Errors"][0]
@@ -107,7 +121,7 @@ def empty_bucket(s3: Any, bucket: str, *, remove_policy: bool) -> int:
     return deleted
 
 
-def handle(event: dict[str, Any], s3: Any) -> str:
+def handle(event: dict[str, Any], s3: Any, seconds_left: Callable[[], float] = lambda: math.inf) -> str:
     """Do what the event asks and return the physical resource ID."""
     kind, request = event.get("ResourceType"), event.get("RequestType")
     if kind not in (TRAINING_DATA, EMPTY_BUCKET):
@@ -122,7 +136,7 @@ def handle(event: dict[str, Any], s3: Any) -> str:
     bucket = _required(properties, "Bucket")
     if request == "Delete":
         remove_policy = str(properties.get("RemovePolicy", "false")).lower() == "true"
-        empty_bucket(s3, bucket, remove_policy=remove_policy)
+        empty_bucket(s3, bucket, remove_policy=remove_policy, seconds_left=seconds_left)
         # a Delete answers with the ID it was given, whatever the properties say now
         return event["PhysicalResourceId"]
     return bucket
@@ -175,7 +189,9 @@ def handler(event: dict[str, Any], context: object, client: Callable[[], Any] = 
     physical_id = event.get("PhysicalResourceId") or event["LogicalResourceId"]
     logger.info("%s %s %s", event.get("RequestType"), event.get("ResourceType"), physical_id)
     try:
-        physical_id = handle(event, client())
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        seconds_left = (lambda: remaining_ms() / 1000) if remaining_ms else (lambda: math.inf)
+        physical_id = handle(event, client(), seconds_left)
     except Exception as error:
         logger.exception("request failed")
         respond(event, "FAILED", physical_id, f"{type(error).__name__}: {error}")
