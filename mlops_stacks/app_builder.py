@@ -60,11 +60,13 @@ def build_stacks(app: App, settings: Settings, env: Environment | None = None) -
         f"{prefix}-endpoint",
         settings=settings,
         execution_role=storage.execution_role,
-        approved_parameter_name=registry.approved_parameter_name,
+        group_name=registry.group_name,
+        training_job_name=registry.training.job_name,
+        release_id=registry.training.release_id,
         env=env,
     )
     # Nothing of the endpoint may be created before an approved version exists.
-    endpoint.add_stack_dependency(registry, "reads the approved model package from SSM")
+    endpoint.add_stack_dependency(registry, "serves the version the registry approves")
     observability = ObservabilityStack(
         app,
         f"{prefix}-observability",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -10,10 +10,10 @@ from aws_cdk import aws_logs_destinations as log_destinations
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from mlops_stacks.constructs.python_function import PythonFunction, retention
+from mlops_stacks.handlers.approved_package import RESOURCE_TYPE as APPROVED_PACKAGE_RESOURCE
 from mlops_stacks.settings import Settings
 from mlops_stacks.storage import CAPTURE_PREFIX, artifact_bucket
 from monitoring.capture import CAPTURE_MARKER
@@ -48,7 +48,9 @@ class EndpointStack(Stack):
         *,
         settings: Settings,
         execution_role: iam.IRole,
-        approved_parameter_name: str,
+        group_name: str,
+        training_job_name: str,
+        release_id: str,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -64,8 +66,8 @@ class EndpointStack(Stack):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-        # Re-resolved on every deploy: a new approved version replaces the model, no export involved.
-        package_arn = ssm.StringParameter.value_for_string_parameter(self, approved_parameter_name)
+        # Looked up by names known at synth: a new approved version replaces the model, no export involved.
+        package_arn = self._approved_package(settings, group_name, training_job_name, release_id)
         model = sagemaker.CfnModel(
             self,
             "Model",
@@ -100,6 +102,33 @@ class EndpointStack(Stack):
 
         CfnOutput(self, "EndpointName", value=self.endpoint_name)
         CfnOutput(self, "CaptureTableName", value=f"{self.capture_database}.{self.capture_table}")
+
+    def _approved_package(self, settings: Settings, group_name: str, training_job_name: str, release_id: str) -> str:
+        """The ARN of the approved version that `training_job_name` produced (Custom::ApprovedModelPackage)."""
+        lookup = PythonFunction(
+            self,
+            "ApprovedPackageLookup",
+            handler="mlops_stacks.handlers.approved_package.handler",
+            description="Finds the approved model package version of the current training job",
+            log_retention_days=settings.log_retention_days,
+        )
+        versions = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:model-package/{group_name.lower()}/*"
+        lookup.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[versions]))
+        # ListModelPackages has no resource-level permissions.
+        lookup.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]))
+        package = CustomResource(
+            self,
+            "ApprovedModelPackage",
+            service_token=lookup.function.function_arn,
+            resource_type=APPROVED_PACKAGE_RESOURCE,
+            service_timeout=Duration.minutes(2),
+            properties={
+                "ModelPackageGroupName": group_name,
+                "TrainingJobName": training_job_name,
+                "Release": release_id,
+            },
+        )
+        return package.get_att_string("ModelPackageArn")
 
     def _capture(self, settings: Settings, bucket: s3.IBucket) -> None:
         """Endpoint log group → subscription filter → capture Lambda → hour-partitioned JSONL in S3."""

@@ -84,9 +84,11 @@ ACCEPTED: tuple[Accepted, ...] = (
             f"{_SM}:model-package/{{project}}-models/*",
             f"{_BUCKET_BY_NAME}/models/*",
             f"{_BUCKET_BY_NAME}/registry/*",
+            f"{_LOGS}/TrainingJobs:log-stream:{{project}}-*",
             "*",
         ),
-        "Training jobs of this project only (<project>-<content hash>; delete stops any still running); "
+        "Log streams of this project's jobs in SageMaker's shared training log group (deleted on destroy); "
+        "training jobs of this project only (<project>-<content hash>; delete stops any still running); "
         "versions inside our model package group (numbered by SageMaker); objects under models/ (job "
         "artifacts) and registry/ (evaluation and baseline copies) of our bucket; ListTrainingJobs and "
         "ListModelPackages have no resource-level permissions.",
@@ -120,6 +122,13 @@ ACCEPTED: tuple[Accepted, ...] = (
         ("AwsSolutions-SF2",),
         "CDK's Provider waiter state machine has no tracing option; it only polls our handler, whose "
         "executions are logged at level ALL to the provider's log group.",
+    ),
+    Accepted(
+        "endpoint",
+        "ApprovedPackageLookup/Role/DefaultPolicy",
+        _iam5(f"{_SM}:model-package/{{project}}-models/*", "*"),
+        "Describe-only on the versions of our model package group (numbered by SageMaker); "
+        "ListModelPackages has no resource-level permissions.",
     ),
     Accepted(
         "endpoint",

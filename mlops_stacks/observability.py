@@ -202,7 +202,7 @@ class ObservabilityStack(Stack):
         events.Rule(
             self,
             "FailedTrainingJobs",
-            description="Training jobs of this project that failed or stopped (also when a destroy or rollback stops one)",
+            description="Training jobs of this project that failed or stopped (a destroy or rollback stops them too)",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Training Job State Change"],

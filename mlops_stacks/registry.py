@@ -5,7 +5,6 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from mlops_stacks.constructs.training_run import TrainingRun
@@ -13,16 +12,12 @@ from mlops_stacks.settings import Settings
 from mlops_stacks.storage import artifact_bucket
 
 
-def approved_package_parameter_name(settings: Settings) -> str:
-    """The SSM parameter through which the endpoint stack finds the approved model version."""
-    return f"/{settings.project_name}/approved-model-package-arn"
-
-
 class RegistryStack(Stack):
-    """Versions models behind the quality gate; the newest approved version is published in SSM.
+    """Versions models behind the quality gate.
 
     The version ARN changes with every training run, so it must not pass through a CloudFormation
-    export (an imported export cannot change): the endpoint stack reads the SSM parameter instead.
+    export (an imported export cannot change): the endpoint stack looks it up by the group name
+    and the training job name, both fixed at synth time.
     """
 
     def __init__(
@@ -68,15 +63,5 @@ class RegistryStack(Stack):
         # Deleted before the group: the run's delete handler removes the versions that block it.
         self.training.resource.node.add_dependency(group)
 
-        self.approved_parameter_name = approved_package_parameter_name(settings)
-        ssm.StringParameter(
-            self,
-            "ApprovedModelPackage",
-            parameter_name=self.approved_parameter_name,
-            string_value=self.training.model_package_arn,
-            description="ARN of the newest approved model package version (read by the endpoint stack)",
-        )
-
         CfnOutput(self, "ModelPackageGroupName", value=self.group_name)
         CfnOutput(self, "TrainingJobName", value=self.training.job_name)
-        CfnOutput(self, "ApprovedModelPackageParameter", value=self.approved_parameter_name)

@@ -22,13 +22,8 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.core.models import MockAWS
 
-from mlops_stacks.handlers.bucket_objects import (
-    EMPTY_BUCKET,
-    MAX_REASON_CHARS,
-    MAX_RESPONSE_BYTES,
-    TRAINING_DATA,
-    handler,
-)
+from mlops_stacks.handlers.bucket_objects import EMPTY_BUCKET, TRAINING_DATA, handler
+from mlops_stacks.handlers.cfn_response import MAX_REASON_CHARS, MAX_RESPONSE_BYTES
 
 REGION = "us-east-1"
 ASSETS = "cdk-hnb659fds-assets-123456789012-us-east-1"

@@ -531,7 +531,7 @@ class Absent(importlib.abc.MetaPathFinder):
             raise ImportError(f"{name} is not in the Lambda runtime")
 sys.meta_path.insert(0, Absent())
 import mlops_stacks.handlers.capture_writer, mlops_stacks.handlers.drift_job
-import mlops_stacks.handlers.training_run, mlops_stacks.handlers.bucket_objects
+import mlops_stacks.handlers.training_run, mlops_stacks.handlers.bucket_objects, mlops_stacks.handlers.approved_package
 assert mlops_stacks.handlers.drift_job.__file__.startswith(sys.argv[1]), mlops_stacks.handlers.drift_job.__file__
 print("imported")
 """

@@ -88,6 +88,8 @@ def parse(**overrides: str) -> TrainingRunProperties:
         ({"MetricDefinitions": '[{"Name": "auc"}]'}, "`MetricDefinitions` must be a JSON list"),
         ({"ServingEnvironment": '{"MLOPS_MODEL_ID": "other"}'}, "MLOPS_MODEL_ID='other'"),
         ({"JobNamePrefix": "fraud-"}, "`JobNamePrefix` 'fraud-' is not a prefix"),
+        ({"RetainVersions": "yes"}, "`RetainVersions` must be 'true' or 'false', got 'yes'"),
+        ({"TrainingLogGroup": "/aws/sagemaker/Training Jobs"}, "`TrainingLogGroup` must be a log group name"),
     ],
 )
 def test_a_bad_property_is_named_in_the_error(override: dict[str, str], named: str) -> None:
@@ -116,6 +118,21 @@ def test_properties_are_normalized_and_completed() -> None:
     assert props.serving_environment["MLOPS_MODEL_ID"] == JOB
     assert props.job_name_prefix == "churn-"
     assert (props.volume_size_gb, props.max_runtime_seconds, props.deadline_seconds) == (10, 1800, 3120)
+
+
+def test_the_delete_settings_default_to_deleting_versions_and_keeping_logs() -> None:
+    props = parse()
+
+    assert props.retain_versions is False
+    assert props.training_log_group == ""
+
+
+@pytest.mark.parametrize(("text", "retain"), [("true", True), ("True", True), ("false", False), ("FALSE", False)])
+def test_retain_versions_reads_cloudformations_boolean_strings(text: str, retain: bool) -> None:
+    props = parse(RetainVersions=text, TrainingLogGroup="/aws/sagemaker/TrainingJobs")
+
+    assert props.retain_versions is retain
+    assert props.training_log_group == "/aws/sagemaker/TrainingJobs"
 
 
 @pytest.mark.parametrize(
@@ -305,6 +322,7 @@ def _client_error(code: str, message: str) -> ClientError:
         ("ValidationException", "Could not find training job 'arn:…'.", True),
         ("ValidationException", "Model package arn:… does not exist.", True),
         ("404", "Not Found", True),
+        ("ResourceNotFoundException", "The specified log group does not exist.", True),
         (
             "ValidationException",
             "The request was rejected because the training job is in status Stopped.",

@@ -85,13 +85,20 @@ def test_endpoint_has_a_stable_name_and_its_log_group_exists_first(synthesized):
     assert log_id in endpoint["DependsOn"]
 
 
-def test_model_serves_the_approved_package_read_from_ssm_on_every_deploy(synthesized):
+def test_model_serves_the_approved_version_of_the_current_training_job(synthesized):
     template = synthesized.template("endpoint")
     (model,) = _resources(template, "AWS::SageMaker::Model").values()
     reference = model["Properties"]["PrimaryContainer"]["ModelPackageName"]
-    parameter = template["Parameters"][reference["Ref"]]
-    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
-    assert parameter["Default"] == "/mlops-showcase/approved-model-package-arn"
+    lookup_id, attribute = reference["Fn::GetAtt"]
+    assert attribute == "ModelPackageArn"
+    lookup = template["Resources"][lookup_id]
+    assert lookup["Type"] == "Custom::ApprovedModelPackage"
+    assert lookup["Properties"]["ModelPackageGroupName"] == "mlops-showcase-models"
+    # the job name is a plain string fixed at synth: no export, and it changes exactly with retraining
+    assert lookup["Properties"]["TrainingJobName"] == synthesized.stacks.registry.training.job_name
+    # the default CDK deploy role may read only the bootstrap version parameter
+    ssm_parameters = [n for n, p in template["Parameters"].items() if p["Type"].startswith("AWS::SSM::Parameter")]
+    assert ssm_parameters == ["BootstrapVersion"]
 
 
 def test_nothing_that_changes_per_training_run_crosses_stacks_as_an_export(synthesized):
@@ -166,17 +173,6 @@ def test_job_name_changes_exactly_when_what_shapes_the_model_changes():
     assert name != training_job_name(retrained, "data1", "code1")
     alerted = Settings.from_context({"alert_email": "ops@example.com"})
     assert name == training_job_name(alerted, "data1", "code1")
-
-
-def test_the_approved_version_is_published_in_ssm_not_exported(synthesized):
-    template = _template(synthesized, "registry")
-    template.has_resource_properties(
-        "AWS::SSM::Parameter",
-        {
-            "Name": "/mlops-showcase/approved-model-package-arn",
-            "Value": {"Fn::GetAtt": [Match.any_value(), "ModelPackageArn"]},
-        },
-    )
 
 
 def test_training_run_is_deleted_before_the_group_it_empties(synthesized):
@@ -363,3 +359,13 @@ def test_training_and_serving_code_live_at_an_immutable_key_in_our_bucket(synthe
     assert props.count(code_key) == 2
     # nothing of ours reads the CDK asset bucket, whose keys a later deploy or `cdk gc` may drop
     assert "cdk-hnb659fds-assets" not in json.dumps(_resources(synthesized.template("registry"), "AWS::IAM::Policy"))
+
+
+def test_retain_keeps_the_registry_versions_and_destroy_cleans_training_logs(synthesized, variant):
+    def run(s):
+        (resource,) = _resources(s.template("registry"), "Custom::TrainingRun").values()
+        return resource["Properties"]
+
+    assert run(synthesized)["RetainVersions"] == "false"
+    assert run(variant)["RetainVersions"] == "true"
+    assert run(synthesized)["TrainingLogGroup"] == "/aws/sagemaker/TrainingJobs"

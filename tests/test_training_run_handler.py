@@ -1,10 +1,10 @@
 """The TrainingRun custom resource handlers, driven as the Provider framework drives them, on moto.
 
-moto stands in for SageMaker and S3. Where moto differs from the real API, the `mocked_aws` fixture
-teaches it the real behaviour (and says so): CreateTrainingJob answers ResourceInUse for a name
-that exists (moto silently replaces the job), and StopTrainingJob and DeleteModelPackage exist
-(moto 5.2.5 does not implement them). Job states that only time produces in AWS (in progress,
-failed, stopped, old) are set in moto's backend.
+moto stands in for SageMaker, S3 and CloudWatch Logs. Where moto differs from the real API, the
+`mocked_aws` fixture teaches it the real behaviour (and says so): CreateTrainingJob answers
+ResourceInUse for a name that exists (moto silently replaces the job), and StopTrainingJob and
+DeleteModelPackage exist (moto 5.2.5 does not implement them). Job states that only time produces
+in AWS (in progress, failed, stopped, old, a version still Deleting) are set in moto's backend.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ BUCKET = "churn-data-123456789012"
 GROUP = "churn-models"
 JOB = "churn-3f2a9c1d4e5b"
 NEXT_JOB = "churn-77aa00bb11cc"
+TRAINING_LOGS = "/aws/sagemaker/TrainingJobs"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
 SOURCEDIR = f"s3://{BUCKET}/code/sourcedir.tar.gz"
 
@@ -73,10 +74,18 @@ def _stop_training_job(self: SageMakerResponse) -> EmptyResult:
     return EmptyResult()
 
 
+# Versions whose deletion SageMaker has accepted but not finished: they stay listed as Deleting
+# until a test removes them from the backend (DeleteModelPackage is asynchronous).
+SLOW_DELETES: set[str] = set()
+
+
 def _delete_model_package(self: SageMakerResponse) -> EmptyResult:
     name = self._get_param("ModelPackageName")
     backend = self.sagemaker_backend
     arn = backend.model_package_name_mapping.get(name, name)
+    if arn in SLOW_DELETES and arn in backend.model_packages:
+        backend.model_packages[arn].model_package_status = "Deleting"
+        return EmptyResult()
     if backend.model_packages.pop(arn, None) is None:
         raise ValidationError(f"Model package {name} does not exist.")
     return EmptyResult()
@@ -86,6 +95,7 @@ def _delete_model_package(self: SageMakerResponse) -> EmptyResult:
 class Aws:
     s3: Any
     sagemaker: Any
+    logs: Any
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +117,11 @@ def mocked_aws() -> Any:
         patch.setattr(SageMakerResponse, "stop_training_job", _stop_training_job, raising=False)
         patch.setattr(SageMakerResponse, "delete_model_package", _delete_model_package, raising=False)
         training_run._clients.cache_clear()
+        training_run._logs_client.cache_clear()
         with mock_aws() as mock:
-            yield mock, Aws(s3=boto3.client("s3"), sagemaker=boto3.client("sagemaker"))
+            yield mock, Aws(s3=boto3.client("s3"), sagemaker=boto3.client("sagemaker"), logs=boto3.client("logs"))
         training_run._clients.cache_clear()
+        training_run._logs_client.cache_clear()
 
 
 @pytest.fixture
@@ -117,6 +129,7 @@ def aws(mocked_aws: tuple[Any, Aws]) -> Aws:
     """An empty account with the project's bucket and model package group."""
     mock, clients = mocked_aws
     mock.reset()
+    SLOW_DELETES.clear()
     clients.s3.create_bucket(Bucket=BUCKET)
     clients.sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
     return clients
@@ -660,7 +673,7 @@ def test_delete_stops_waiting_for_a_job_that_will_not_leave_stopping(aws: Aws) -
     start("Create", properties())
     set_job(JOB, "InProgress", secondary="Training")
     event = start("Delete", properties())
-    event["Data"]["StopRequestedAt"] = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    event["Data"]["DeleteRequestedAt"] = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
 
     assert job_status(JOB) == "Stopping"
     assert is_complete(event, None) == {"IsComplete": True}
@@ -694,6 +707,182 @@ def test_delete_does_not_fail_on_odd_properties(aws: Aws) -> None:
 
     assert result["PhysicalResourceId"] == f"{GROUP}-training-run"
     assert is_complete({**event, **result}, None) == {"IsComplete": True}
+
+
+# --- delete: versions still deleting, RetainVersions ----------------------------------------------
+
+
+def overdue(event: dict[str, Any]) -> dict[str, Any]:
+    """The same event, its delete requested an hour ago: past every wait limit."""
+    return {
+        **event,
+        "Data": {**event["Data"], "DeleteRequestedAt": (datetime.now(UTC) - timedelta(hours=1)).isoformat()},
+    }
+
+
+def test_delete_waits_while_a_version_is_still_deleting(aws: Aws) -> None:
+    deploy(aws, properties())
+    [package] = packages(aws)
+    SLOW_DELETES.add(package["ModelPackageArn"])
+
+    event = start("Delete", properties())
+
+    assert event["Data"]["StoppingJobs"] == ""
+    assert [p["ModelPackageStatus"] for p in packages(aws)] == ["Deleting"]
+    assert is_complete(event, None) == {"IsComplete": False}
+    assert is_complete(event, None) == {"IsComplete": False}
+
+    del _backend().model_packages[package["ModelPackageArn"]]  # SageMaker finishes the deletion
+    assert is_complete(event, None) == {"IsComplete": True}
+
+
+def test_delete_stops_waiting_for_a_version_that_stays_deleting_past_the_limit(
+    aws: Aws, caplog: pytest.LogCaptureFixture
+) -> None:
+    deploy(aws, properties())
+    [package] = packages(aws)
+    SLOW_DELETES.add(package["ModelPackageArn"])
+    event = start("Delete", properties())
+
+    assert is_complete(overdue(event), None) == {"IsComplete": True}
+    assert f"1 versions of {GROUP} still listed (Deleting)" in caplog.text
+    assert len(packages(aws)) == 1
+
+
+@pytest.mark.parametrize(("retain", "versions_after"), [("true", 2), ("false", 0)])
+def test_retain_versions_decides_whether_delete_removes_the_versions(
+    aws: Aws, retain: str, versions_after: int
+) -> None:
+    deploy(aws, properties(JOB))
+    deploy(aws, properties(NEXT_JOB), "Update")
+    set_job(NEXT_JOB, "InProgress", secondary="Training")
+
+    event = start("Delete", properties(NEXT_JOB, RetainVersions=retain))
+
+    # The running job is stopped either way: a retained registry does not need it.
+    assert event["Data"]["StoppingJobs"] == NEXT_JOB
+    assert job_status(NEXT_JOB) == "Stopping"
+    assert len(packages(aws)) == versions_after
+    set_job(NEXT_JOB, "Stopped")
+    assert is_complete(event, None) == {"IsComplete": True}
+    assert len(packages(aws)) == versions_after
+
+
+def test_retained_versions_are_not_waited_for_even_while_another_is_deleting(aws: Aws) -> None:
+    deploy(aws, properties())
+    [package] = packages(aws)
+    _backend().model_packages[package["ModelPackageArn"]].model_package_status = "Deleting"
+
+    event = start("Delete", properties(RetainVersions="true"))
+
+    assert is_complete(event, None) == {"IsComplete": True}
+
+
+# --- delete: training log streams ---------------------------------------------------------------
+
+
+def add_log_streams(aws: Aws, *names: str) -> None:
+    """The shared training log group, with streams named as SageMaker names them."""
+    aws.logs.create_log_group(logGroupName=TRAINING_LOGS)
+    for name in names:
+        aws.logs.create_log_stream(logGroupName=TRAINING_LOGS, logStreamName=name)
+
+
+def log_streams(aws: Aws) -> list[str]:
+    pages = aws.logs.get_paginator("describe_log_streams").paginate(logGroupName=TRAINING_LOGS)
+    return sorted(s["logStreamName"] for page in pages for s in page["logStreams"])
+
+
+def test_delete_removes_the_log_streams_of_this_deployments_jobs_only(aws: Aws) -> None:
+    deploy(aws, properties(JOB))
+    deploy(aws, properties(NEXT_JOB), "Update")
+    start_foreign_job(aws, "churn-0b0b0b0b0b0b", "s3://another-stage-bucket/models")  # same prefix, not ours
+    start_foreign_job(aws, "fraud-0c0c0c0c0c0c", f"s3://{BUCKET}/models")  # another project
+    for name in ("churn-0b0b0b0b0b0b", "fraud-0c0c0c0c0c0c"):
+        set_job(name, "Completed")
+    kept = [
+        "churn-0b0b0b0b0b0b/algo-1-1700000300",
+        "fraud-0c0c0c0c0c0c/algo-1-1700000400",
+        "churn-5e5e5e5e5e5e/algo-1-1700000500",  # a job SageMaker does not know: not provably ours
+    ]
+    add_log_streams(aws, f"{JOB}/algo-1-1700000000", f"{JOB}/algo-1-1700000100", f"{NEXT_JOB}/algo-1-1700000200", *kept)
+
+    event = start("Delete", properties(NEXT_JOB, TrainingLogGroup=TRAINING_LOGS))
+
+    assert len(log_streams(aws)) == 6  # onEvent leaves the logs to isComplete
+    assert is_complete(event, None) == {"IsComplete": True}
+    assert log_streams(aws) == sorted(kept)
+
+
+def test_log_streams_are_deleted_even_when_the_versions_are_retained(aws: Aws) -> None:
+    deploy(aws, properties())
+    add_log_streams(aws, f"{JOB}/algo-1-1700000000")
+
+    event = start("Delete", properties(RetainVersions="true", TrainingLogGroup=TRAINING_LOGS))
+
+    assert is_complete(event, None) == {"IsComplete": True}
+    assert log_streams(aws) == []
+    assert len(packages(aws)) == 1
+
+
+def test_without_the_log_group_property_delete_leaves_the_logs_alone(aws: Aws) -> None:
+    deploy(aws, properties())
+    add_log_streams(aws, f"{JOB}/algo-1-1700000000")
+
+    event = start("Delete", properties())
+
+    assert is_complete(event, None) == {"IsComplete": True}
+    assert log_streams(aws) == [f"{JOB}/algo-1-1700000000"]
+
+
+def test_a_stopping_jobs_log_stream_is_deleted_only_once_the_job_has_stopped(aws: Aws) -> None:
+    start("Create", properties())
+    set_job(JOB, "InProgress", secondary="Training")
+    add_log_streams(aws, f"{JOB}/algo-1-1700000000")
+
+    event = start("Delete", properties(TrainingLogGroup=TRAINING_LOGS))
+
+    assert is_complete(event, None) == {"IsComplete": False}
+    assert log_streams(aws) == [f"{JOB}/algo-1-1700000000"]  # the job still writes its last lines
+    set_job(JOB, "Stopped")
+    assert is_complete(event, None) == {"IsComplete": True}
+    assert log_streams(aws) == []
+
+
+def test_delete_succeeds_when_the_training_log_group_does_not_exist(aws: Aws) -> None:
+    deploy(aws, properties())
+
+    event = start("Delete", properties(TrainingLogGroup=TRAINING_LOGS))
+
+    assert is_complete(event, None) == {"IsComplete": True}
+    assert is_complete(event, None) == {"IsComplete": True}
+
+
+def test_many_log_streams_are_deleted_in_batches_over_several_polls(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    deploy(aws, properties())
+    # More than one page of DescribeLogStreams (50): a job restarted on spot capacity has many streams.
+    add_log_streams(aws, *(f"{JOB}/algo-1-{1700000000 + i}" for i in range(60)), "fraud-0c0c0c0c0c0c/algo-1-1")
+    monkeypatch.setattr(training_run, "MAX_LOG_STREAMS_PER_POLL", 25)
+    event = start("Delete", properties(TrainingLogGroup=TRAINING_LOGS))
+
+    assert is_complete(event, None) == {"IsComplete": False}
+    assert len(log_streams(aws)) == 36
+    assert is_complete(event, None) == {"IsComplete": False}
+    assert is_complete(event, None) == {"IsComplete": True}
+    assert log_streams(aws) == ["fraud-0c0c0c0c0c0c/algo-1-1"]
+
+
+def test_log_streams_left_past_the_wait_limit_do_not_hold_up_the_destroy(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    deploy(aws, properties())
+    add_log_streams(aws, *(f"{JOB}/algo-1-{1700000000 + i}" for i in range(3)))
+    monkeypatch.setattr(training_run, "MAX_LOG_STREAMS_PER_POLL", 2)
+    event = start("Delete", properties(TrainingLogGroup=TRAINING_LOGS))
+
+    assert is_complete(overdue(event), None) == {"IsComplete": True}
+    assert len(log_streams(aws)) == 1
+    assert f"1 log streams of churn-* left in {TRAINING_LOGS}" in caplog.text
 
 
 def test_an_aws_error_names_the_job_and_stays_short(aws: Aws) -> None:

@@ -32,6 +32,7 @@ TOTAL_TIMEOUT = Duration.minutes(55)
 DEADLINE_SECONDS = 52 * 60
 TRAINING_VOLUME_GB = 10
 ENTRY_POINT = "train.py"
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 INFERENCE_PROGRAM = "inference.py"
 
 
@@ -70,6 +71,10 @@ class TrainingRun(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.job_name = training_job_name(settings, data_hash, code_hash)
+        # Changes whenever the registered version changes without a new job (its serving settings).
+        self.release_id = hashlib.sha256(
+            json.dumps([self.job_name, settings.data_capture_sampling_percentage, settings.min_validation_auc]).encode()
+        ).hexdigest()[:16]
         image = xgboost_image_uri(stack)
         hyperparameters = {
             **{key: json.dumps(value) for key, value in settings.hyperparameters.items()},
@@ -169,6 +174,9 @@ class TrainingRun(Construct):
                 "ArtifactBucket": bucket.bucket_name,
                 "ArtifactPrefix": REGISTRY_PREFIX,
                 "Tags": json.dumps(tags, sort_keys=True),
+                # With `retain` the group keeps its versions; without, destroy removes them first.
+                "RetainVersions": json.dumps(settings.removal_policy == "retain"),
+                "TrainingLogGroup": TRAINING_LOG_GROUP,
             },
         )
         self.model_package_arn = self.resource.get_att_string("ModelPackageArn")
@@ -201,6 +209,7 @@ class TrainingRun(Construct):
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
         # SageMaker lowercases resource names in ARNs.
         jobs = f"{arn}:training-job/{settings.project_name.lower()}-*"
+        training_logs = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:{TRAINING_LOG_GROUP}"
         group = group_name.lower()
         policy = iam.Policy(
             self,
@@ -247,6 +256,12 @@ class TrainingRun(Construct):
                 iam.PolicyStatement(
                     actions=["s3:PutObject"],
                     resources=[bucket.arn_for_objects(f"{REGISTRY_PREFIX}/*")],
+                ),
+                # Destroy removes our jobs' streams from SageMaker's shared training log group.
+                iam.PolicyStatement(actions=["logs:DescribeLogStreams"], resources=[training_logs]),
+                iam.PolicyStatement(
+                    actions=["logs:DeleteLogStream"],
+                    resources=[f"{training_logs}:log-stream:{settings.project_name}-*"],
                 ),
             ],
         )

@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+
+from mlops_stacks.handlers.cfn_response import respond
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -30,8 +31,6 @@ ANSWER_RESERVE_SECONDS = 60  # stop deleting while there is still time to answer
 EMPTY_BUCKET = "Custom::EmptyBucket"
 REQUEST_TYPES = ("Create", "Update", "Delete")
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
-MAX_REASON_CHARS = 1000  # a reason longer than this is only noise in the stack events
-MAX_RESPONSE_BYTES = 4096  # CloudFormation rejects a larger response body
 
 
 def _required(properties: dict[str, Any], name: str) -> Any:
@@ -140,45 +139,6 @@ def handle(event: dict[str, Any], s3: Any, seconds_left: Callable[[], float] = l
         # a Delete answers with the ID it was given, whatever the properties say now
         return event["PhysicalResourceId"]
     return bucket
-
-
-def _response_body(event: dict[str, Any], status: str, physical_id: str, reason: str) -> bytes:
-    """The JSON response, with the reason cut so that the whole body fits CloudFormation's limit."""
-
-    def body(text: str) -> bytes:
-        response = {
-            "Status": status,
-            "Reason": text,
-            "PhysicalResourceId": physical_id,
-            "StackId": event["StackId"],
-            "RequestId": event["RequestId"],
-            "LogicalResourceId": event["LogicalResourceId"],
-        }
-        return json.dumps(response).encode()
-
-    # escaping makes one character one to twelve bytes, so count bytes, not characters
-    budget = MAX_RESPONSE_BYTES - len(body(""))
-    kept = 0
-    for character in reason[:MAX_REASON_CHARS]:
-        budget -= len(json.dumps(character)) - 2
-        if budget < 0:
-            break
-        kept += 1
-    return body(reason[:kept])
-
-
-def respond(event: dict[str, Any], status: str, physical_id: str, reason: str = "") -> None:
-    """Send the custom-resource response to CloudFormation's pre-signed URL."""
-    body = _response_body(event, status, physical_id, reason)
-    request = urllib.request.Request(
-        event["ResponseURL"],
-        data=body,
-        method="PUT",
-        # the pre-signed URL is signed without a content type, so none may be sent
-        headers={"Content-Type": "", "Content-Length": str(len(body))},
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        answer.read()
 
 
 def handler(event: dict[str, Any], context: object, client: Callable[[], Any] = lambda: boto3.client("s3")) -> None:

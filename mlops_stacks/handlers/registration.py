@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 # CreateTrainingJob.TrainingJobName (API service model).
 JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+# CreateLogGroup.logGroupName (API service model).
+LOG_GROUP_PATTERN = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
 RUNNING_STATUSES = frozenset({"InProgress", "Stopping"})
 # Files of model.tar.gz that the registry needs (docs/contracts.md, "Training").
 EVALUATION_FILE = "evaluation.json"
@@ -76,6 +78,9 @@ class TrainingRunProperties:
     deadline_seconds: int
     tags: dict[str, str]
     job_name_prefix: str
+    # Delete-only settings, validated here so that a bad template fails its create, not its destroy.
+    retain_versions: bool = False
+    training_log_group: str = ""
 
     @classmethod
     def from_resource_properties(cls, raw: Mapping[str, Any]) -> TrainingRunProperties:
@@ -123,6 +128,8 @@ class TrainingRunProperties:
             deadline_seconds=_integer(raw, "DeadlineSeconds", 1, 24 * 3600),
             tags=_string_map(raw, "Tags", limit=50),
             job_name_prefix=prefix,
+            retain_versions=flag_property(raw, "RetainVersions", default=False),
+            training_log_group=_log_group_name(raw, "TrainingLogGroup"),
         )
 
     @property
@@ -148,6 +155,28 @@ def _text(raw: Mapping[str, Any], name: str, *, must_start: str = "") -> str:
         raise PropertyError(f"resource property `{name}` is required (a non-empty string), got {value!r}")
     if must_start and not value.startswith(must_start):
         raise PropertyError(f"resource property `{name}` must start with {must_start!r}, got {value!r}")
+    return value
+
+
+def flag_property(raw: Mapping[str, Any], name: str, *, default: bool) -> bool:
+    """Read an optional "true"/"false" property (CloudFormation passes booleans as strings)."""
+    value = raw.get(name)
+    if value is None or value == "":
+        return default
+    text = str(value).strip().lower()
+    if text not in {"true", "false"}:
+        raise PropertyError(f"resource property `{name}` must be 'true' or 'false', got {value!r}")
+    return text == "true"
+
+
+def _log_group_name(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name)
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or not LOG_GROUP_PATTERN.match(value):
+        raise PropertyError(
+            f"resource property `{name}` must be a log group name (1-512 letters, digits and ._-/#), got {value!r}"
+        )
     return value
 
 
@@ -255,7 +284,9 @@ def is_not_found(err: ClientError) -> bool:
     """Tell whether an AWS error says the thing is not there (SageMaker says so several ways)."""
     error = err.response.get("Error", {})
     code = str(error.get("Code", ""))
-    if code in {"ResourceNotFound", "NoSuchKey", "NoSuchBucket", "404", "NotFound"}:
+    # ResourceNotFoundException is CloudWatch Logs' code for a missing group or stream.
+    not_found_codes = {"ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "404", "NotFound"}
+    if code in not_found_codes:
         return True
     message = str(error.get("Message", "")).lower()
     return code == "ValidationException" and any(
@@ -603,7 +634,10 @@ def is_approved(package: Mapping[str, Any]) -> bool:
 
 
 def delete_model_versions(sagemaker: Any, group: str) -> list[str]:
-    """Delete every version in the group (they block the group's deletion); skip what is gone."""
+    """Ask SageMaker to delete every version in the group (they block the group's deletion); skip what is gone.
+
+    DeleteModelPackage only starts the deletion: see `versions_left` for when it is done.
+    """
     deleted = []
     for summary in list(_model_package_summaries(sagemaker, group)):
         arn = summary["ModelPackageArn"]
@@ -616,3 +650,86 @@ def delete_model_versions(sagemaker: Any, group: str) -> list[str]:
         deleted.append(arn)
     logger.info("deleted %d model package versions of %s", len(deleted), group)
     return deleted
+
+
+def versions_left(sagemaker: Any, group: str) -> list[dict[str, Any]]:
+    """Summaries of the versions still listed in the group (Deleting ones included); none when it is gone.
+
+    DeleteModelPackageGroup answers ConflictException while any version is listed, so Delete
+    waits for this to be empty before CloudFormation deletes the group.
+    """
+    summaries: list[dict[str, Any]] = []
+    pages = sagemaker.get_paginator("list_model_packages").paginate(
+        ModelPackageGroupName=group, ModelPackageType="VERSIONED"
+    )
+    try:
+        for page in pages:
+            summaries.extend(page["ModelPackageSummaryList"])
+    except ClientError as err:
+        if not is_not_found(err):
+            raise
+    return summaries
+
+
+@dataclass(frozen=True)
+class LogCleanup:
+    """What one pass over the training log group did: streams deleted, ours still left, others kept."""
+
+    deleted: list[str]
+    left: int
+    kept: int
+
+
+def training_log_streams(logs: Any, log_group: str, prefix: str) -> list[str]:
+    """Names of the streams in `log_group` that start with `prefix`; none when the group does not exist."""
+    names: list[str] = []
+    pages = logs.get_paginator("describe_log_streams").paginate(logGroupName=log_group, logStreamNamePrefix=prefix)
+    try:
+        for page in pages:
+            names.extend(stream["logStreamName"] for stream in page.get("logStreams", []))
+    except ClientError as err:
+        if not is_not_found(err):
+            raise
+    return names
+
+
+def delete_project_log_streams(
+    logs: Any,
+    sagemaker: Any,
+    *,
+    log_group: str,
+    prefix: str,
+    output_path: str,
+    limit: int,
+) -> LogCleanup:
+    """Delete up to `limit` log streams of this deployment's training jobs from the shared log group.
+
+    SageMaker names a job's streams `<job-name>/algo-1-<epoch>`. A stream counts as ours when its
+    job's name starts with `prefix` and the job writes to `output_path`, the same test that tells
+    this deployment's jobs from another stage's; a stream whose job cannot be described is kept.
+    Streams are listed in full before any is deleted, so deleting cannot upset the pagination.
+    """
+    output_path = output_path.rstrip("/")
+    ours: dict[str, bool] = {}
+    streams: list[str] = []
+    kept = 0
+    for name in training_log_streams(logs, log_group, prefix):
+        job_name = name.partition("/")[0]
+        if job_name not in ours:
+            job = describe_job(sagemaker, job_name) if JOB_NAME_PATTERN.match(job_name) else None
+            ours[job_name] = bool(output_path) and job is not None and job_output_path(job) == output_path
+        if ours[job_name]:
+            streams.append(name)
+        else:
+            kept += 1
+    deleted = []
+    for name in streams[:limit]:
+        try:
+            logs.delete_log_stream(logGroupName=log_group, logStreamName=name)
+        except ClientError as err:
+            if not is_not_found(err):
+                raise
+            continue
+        deleted.append(name)
+    logger.info("deleted %d log streams of %s* from %s, kept %d", len(deleted), prefix, log_group, kept)
+    return LogCleanup(deleted=deleted, left=max(len(streams) - limit, 0), kept=kept)

@@ -4,8 +4,14 @@ Create/Update start the training job named in the properties (never twice: names
 and content-hashed). Every poll, `is_complete` looks at the job; once it has completed and
 `model.tar.gz` exists, the model is registered in the group behind the quality gate. A failed or
 stopped job, a rejected model or a job past its deadline fails the deploy within one poll, with
-a message that names the job and says why. Delete stops this project's running jobs and removes
-the group's versions; it never fails on something already gone.
+a message that names the job and says why.
+
+Delete stops this project's running jobs and deletes the group's versions (unless the
+`RetainVersions` property is "true"); its `is_complete` then waits, within DELETE_WAIT_SECONDS,
+for the jobs to leave Stopping and for the versions to leave Deleting (DeleteModelPackage is
+asynchronous, and DeleteModelPackageGroup fails while a version is listed). Last, when the
+`TrainingLogGroup` property names the shared training log group, it deletes the log streams of
+this project's jobs there. Delete never fails on something already gone.
 
 The PhysicalResourceId is stable (`<group>-training-run`), so an update that trains a new model
 does not make CloudFormation delete the old resource: the registry keeps its history and the
@@ -23,8 +29,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +49,9 @@ from mlops_stacks.handlers.registration import (
     artifact_exists,
     default_job_name_prefix,
     delete_model_versions,
+    delete_project_log_streams,
     describe_job,
+    flag_property,
     is_approved,
     project_jobs_in_progress,
     publish_registry_files,
@@ -53,6 +62,7 @@ from mlops_stacks.handlers.registration import (
     truncate,
     truncate_utf8,
     validation_auc,
+    versions_left,
 )
 
 logger = logging.getLogger(__name__)
@@ -63,13 +73,16 @@ logger.setLevel(logging.INFO)
 MAX_MESSAGE_BYTES = 1500
 # SageMaker's FailureReason holds up to 1024 characters of the container's failure file.
 MAX_FAILURE_REASON_CHARS = 800
-# How long Delete waits for stopped jobs to leave Stopping (SIGTERM gives them 120 s) before
-# letting the destroy continue anyway.
-STOP_WAIT_SECONDS = 600
+# How long Delete waits for stopped jobs to leave Stopping (SIGTERM gives them 120 s) and for
+# versions to leave Deleting before letting the destroy continue anyway.
+DELETE_WAIT_SECONDS = 600
 # Delete waits for at most this many stopped jobs (their names travel in the response's Data).
 MAX_WAITED_JOBS = 25
 # A new version is validated within seconds; longer means SageMaker is stuck, not busy.
 PACKAGE_WAIT_SECONDS = 600
+# Log streams deleted per poll: keeps one isComplete call well inside its 2-minute timeout
+# (DeleteLogStream is throttled at a few per second); the next poll deletes the rest.
+MAX_LOG_STREAMS_PER_POLL = 200
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
 
 
@@ -82,6 +95,12 @@ def physical_resource_id(group_name: str) -> str:
 def _clients() -> tuple[Any, Any]:
     """Make the SageMaker and S3 clients once per process: building one costs ~0.1-0.3 s."""
     return boto3.client("sagemaker", config=_RETRIES), boto3.client("s3", config=_RETRIES)
+
+
+@functools.cache
+def _logs_client() -> Any:
+    """Make the CloudWatch Logs client once per process, and only when a delete needs it."""
+    return boto3.client("logs", config=_RETRIES)
 
 
 @contextmanager
@@ -235,63 +254,152 @@ def _registered(
     }
 
 
-def _delete(event: dict[str, Any]) -> dict[str, Any]:
-    """Stop this project's running jobs and delete the group's versions, skipping what is gone.
+@dataclass(frozen=True)
+class _DeleteScope:
+    """What a Delete cleans up, read leniently: a delete must not fail because a property is odd."""
 
-    Properties are read leniently: a delete must not fail because a property is odd.
-    """
-    raw = event.get("ResourceProperties", {})
-    job_name = str(raw.get("JobName") or "")
-    group = str(raw.get("ModelPackageGroupName") or "")
-    output_path = str(raw.get("OutputPath") or "").rstrip("/")
+    job_name: str
+    job_name_prefix: str
+    group: str
+    output_path: str
+    retain_versions: bool
+    log_group: str
+
+    @classmethod
+    def from_resource_properties(cls, raw: Mapping[str, Any]) -> _DeleteScope:
+        """Read the properties Delete needs; an unusable one turns its cleanup step off, never fails."""
+        job_name = str(raw.get("JobName") or "")
+        valid_job = bool(JOB_NAME_PATTERN.match(job_name))
+        try:
+            retain = flag_property(raw, "RetainVersions", default=False)
+        except PropertyError as err:
+            # Create validated it; an odd value here means an old template: delete as by default.
+            logger.warning("%s; deleting the versions", err)
+            retain = False
+        return cls(
+            job_name=job_name if valid_job else "",
+            job_name_prefix=str(raw.get("JobNamePrefix") or default_job_name_prefix(job_name)) if valid_job else "",
+            group=str(raw.get("ModelPackageGroupName") or ""),
+            output_path=str(raw.get("OutputPath") or "").rstrip("/"),
+            retain_versions=retain,
+            log_group=str(raw.get("TrainingLogGroup") or ""),
+        )
+
+
+def _delete(event: dict[str, Any]) -> dict[str, Any]:
+    """Stop this project's running jobs and delete the group's versions, skipping what is gone."""
+    scope = _DeleteScope.from_resource_properties(event.get("ResourceProperties", {}))
     sagemaker, _ = _clients()
 
     running: set[str] = set()
-    if JOB_NAME_PATTERN.match(job_name):
-        job = describe_job(sagemaker, job_name)
+    if scope.job_name:
+        job = describe_job(sagemaker, scope.job_name)
         if job and job["TrainingJobStatus"] == "InProgress":
-            running.add(job_name)
-        prefix = str(raw.get("JobNamePrefix") or default_job_name_prefix(job_name))
-        if output_path:
-            running.update(project_jobs_in_progress(sagemaker, prefix, output_path))
+            running.add(scope.job_name)
+        if scope.output_path:
+            running.update(project_jobs_in_progress(sagemaker, scope.job_name_prefix, scope.output_path))
     stopping = [name for name in sorted(running) if stop_job(sagemaker, name)]
-    deleted = delete_model_versions(sagemaker, group) if group else []
-    logger.info("delete: stopping %s, removed %d versions", stopping, len(deleted))
+    if scope.retain_versions:
+        logger.info("delete: stopping %s, keeping the versions of %s (RetainVersions)", stopping, scope.group)
+    else:
+        deleted = delete_model_versions(sagemaker, scope.group) if scope.group else []
+        logger.info("delete: stopping %s, deleting %d versions", stopping, len(deleted))
     return {
-        "PhysicalResourceId": event.get("PhysicalResourceId") or physical_resource_id(group),
+        "PhysicalResourceId": event.get("PhysicalResourceId") or physical_resource_id(scope.group),
         "Data": {
             "StoppingJobs": ",".join(stopping[:MAX_WAITED_JOBS]),
-            "StopRequestedAt": datetime.now(UTC).isoformat(),
+            "DeleteRequestedAt": datetime.now(UTC).isoformat(),
         },
     }
 
 
 def _delete_complete(event: dict[str, Any]) -> dict[str, Any]:
-    """Wait until the jobs that Delete stopped have left Stopping, within STOP_WAIT_SECONDS."""
+    """Wait for stopped jobs and deleting versions (within DELETE_WAIT_SECONDS), then delete the logs.
+
+    Waiting is a courtesy to what CloudFormation deletes next (the bucket, the group): an AWS error
+    while waiting or cleaning logs is logged and the destroy goes on, never held up.
+    """
+    scope = _DeleteScope.from_resource_properties(event.get("ResourceProperties", {}))
     data = event.get("Data") or {}
-    names = [name for name in str(data.get("StoppingJobs", "")).split(",") if name]
-    if not names:
-        return {"IsComplete": True}
-    sagemaker, _ = _clients()
-    still_running = []
     try:
-        for name in names:
-            job = describe_job(sagemaker, name)
-            if job and job["TrainingJobStatus"] in RUNNING_STATUSES:
-                still_running.append(name)
-    except ClientError as err:
-        # Waiting is a courtesy to the bucket's emptying; it must not block the destroy.
-        logger.warning("cannot tell whether %s stopped (%s); not waiting", names, err)
-        return {"IsComplete": True}
-    if not still_running:
-        return {"IsComplete": True}
-    try:
-        requested = datetime.fromisoformat(str(data.get("StopRequestedAt")))
+        requested = datetime.fromisoformat(str(data.get("DeleteRequestedAt")))
     except ValueError:
         requested = datetime.fromtimestamp(0, UTC)
-    if _seconds_since(requested) > STOP_WAIT_SECONDS:
+    overdue = _seconds_since(requested) > DELETE_WAIT_SECONDS
+
+    stopping = [name for name in str(data.get("StoppingJobs", "")).split(",") if name]
+    if stopping and _jobs_still_stopping(stopping, overdue=overdue):
+        return {"IsComplete": False}
+    if scope.group and not scope.retain_versions and _versions_still_deleting(scope.group, overdue=overdue):
+        return {"IsComplete": False}
+    if scope.log_group and scope.job_name_prefix and _log_streams_left(scope, overdue=overdue):
+        return {"IsComplete": False}
+    return {"IsComplete": True}
+
+
+def _jobs_still_stopping(names: list[str], *, overdue: bool) -> bool:
+    """Whether to keep waiting for the jobs Delete stopped (they may still upload to the bucket)."""
+    sagemaker, _ = _clients()
+    try:
+        still_running = [
+            name
+            for name in names
+            if (job := describe_job(sagemaker, name)) and job["TrainingJobStatus"] in RUNNING_STATUSES
+        ]
+    except ClientError as err:
+        logger.warning("cannot tell whether %s stopped (%s); not waiting", names, err)
+        return False
+    if not still_running:
+        return False
+    if overdue:
         # Destroy goes on: the jobs are stopping and can do no harm beyond a final upload.
-        logger.warning("jobs %s still stopping after %s s; not waiting longer", still_running, STOP_WAIT_SECONDS)
-        return {"IsComplete": True}
+        logger.warning("jobs %s still stopping after %s s; not waiting longer", still_running, DELETE_WAIT_SECONDS)
+        return False
     logger.info("waiting for %s to stop", still_running)
-    return {"IsComplete": False}
+    return True
+
+
+def _versions_still_deleting(group: str, *, overdue: bool) -> bool:
+    """Whether to keep waiting for the group's versions to go (the group cannot be deleted before)."""
+    sagemaker, _ = _clients()
+    try:
+        left = versions_left(sagemaker, group)
+    except ClientError as err:
+        logger.warning("cannot list the versions of %s (%s); not waiting", group, err)
+        return False
+    if not left:
+        return False
+    statuses = sorted({str(s.get("ModelPackageStatus", "?")) for s in left})
+    if overdue:
+        logger.warning(
+            "%d versions of %s still listed (%s) after %s s; not waiting longer, deleting the group may fail",
+            len(left),
+            group,
+            ", ".join(statuses),
+            DELETE_WAIT_SECONDS,
+        )
+        return False
+    logger.info("waiting for %d versions of %s to be deleted (%s)", len(left), group, ", ".join(statuses))
+    return True
+
+
+def _log_streams_left(scope: _DeleteScope, *, overdue: bool) -> bool:
+    """Delete a batch of this project's training log streams; whether a next poll should go on."""
+    sagemaker, _ = _clients()
+    try:
+        cleanup = delete_project_log_streams(
+            _logs_client(),
+            sagemaker,
+            log_group=scope.log_group,
+            prefix=scope.job_name_prefix,
+            output_path=scope.output_path,
+            limit=MAX_LOG_STREAMS_PER_POLL,
+        )
+    except ClientError as err:
+        # Leftover log streams cost little; a destroy that fails on them would cost more.
+        logger.warning("cannot delete the log streams %s* in %s (%s)", scope.job_name_prefix, scope.log_group, err)
+        return False
+    if cleanup.left and overdue:
+        logger.warning("%d log streams of %s* left in %s", cleanup.left, scope.job_name_prefix, scope.log_group)
+        return False
+    return cleanup.left > 0
