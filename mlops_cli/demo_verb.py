@@ -1,0 +1,53 @@
+"""The `demo` verb (DESIGN §10): the whole local pipeline, ending with the report's path."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the verb to the `mlops` parser."""
+    demo = subparsers.add_parser(
+        "demo",
+        help="run the whole pipeline on this machine (synth, train, register, serve, drift, alarms, report)",
+    )
+    demo.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("demo-output"),
+        help="directory for every output; cleared first when an earlier demo made it (default demo-output)",
+    )
+    demo.add_argument(
+        "--rows", type=int, default=None, help="training rows (default: the `synthetic_rows` setting, 20000)"
+    )
+    demo.add_argument("--skip-synth", action="store_true", help="do not synthesize the stacks (step 1)")
+    demo.set_defaults(run=run_demo)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _quiet_jsii_shutdown(unraisable: Any) -> None:
+    # Ctrl-C in a terminal reaches the whole process group, so the jsii kernel's node process
+    # (started by importing aws_cdk) is gone already, and jsii's exit hook then writes to its
+    # closed pipe. That message says nothing a user can act on; every other one still prints.
+    if isinstance(unraisable.exc_value, BrokenPipeError) and "_NodeProcess" in repr(unraisable.object):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Run the demo; SIGTERM stops it as cleanly as Ctrl-C."""
+    from local.demo import INTERRUPTED, DemoOptions, run
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    code = run(DemoOptions(workdir=args.workdir, rows=args.rows, skip_synth=args.skip_synth))
+    if code == INTERRUPTED:
+        sys.unraisablehook = _quiet_jsii_shutdown
+    return code
