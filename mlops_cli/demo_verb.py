@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -33,21 +32,9 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _quiet_jsii_shutdown(unraisable: Any) -> None:
-    # Ctrl-C in a terminal reaches the whole process group, so the jsii kernel's node process
-    # (started by importing aws_cdk) is gone already, and jsii's exit hook then writes to its
-    # closed pipe. That message says nothing a user can act on; every other one still prints.
-    if isinstance(unraisable.exc_value, BrokenPipeError) and "_NodeProcess" in repr(unraisable.object):
-        return
-    sys.__unraisablehook__(unraisable)
-
-
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; SIGTERM stops it as cleanly as Ctrl-C."""
-    from local.demo import INTERRUPTED, DemoOptions, run
+    from local.demo import DemoOptions, run
 
     signal.signal(signal.SIGTERM, _interrupt)
-    code = run(DemoOptions(workdir=args.workdir, rows=args.rows, skip_synth=args.skip_synth))
-    if code == INTERRUPTED:
-        sys.unraisablehook = _quiet_jsii_shutdown
-    return code
+    return run(DemoOptions(workdir=args.workdir, rows=args.rows, skip_synth=args.skip_synth))

@@ -14,8 +14,9 @@ from constructs import Construct
 
 from mlops_stacks.constructs.python_function import PythonFunction, retention
 from mlops_stacks.handlers.approved_package import RESOURCE_TYPE as APPROVED_PACKAGE_RESOURCE
+from mlops_stacks.naming import CAPTURE_PREFIX
 from mlops_stacks.settings import Settings
-from mlops_stacks.storage import CAPTURE_PREFIX, artifact_bucket
+from mlops_stacks.storage import artifact_bucket
 from monitoring.capture import CAPTURE_MARKER
 from monitoring.metrics import VARIANT_NAME
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
+from mlops_stacks.naming import bucket_name
 from mlops_stacks.settings import Settings
 
 
@@ -36,7 +37,7 @@ _SM = f"{_ARN}:sagemaker:<AWS::Region>:<AWS::AccountId>"
 _LOGS = f"{_ARN}:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker"
 _BUCKET = "<{storage:Artifacts}.Arn>"  # inside the storage stack
 # Other stacks address the bucket by its deterministic name (no export).
-_BUCKET_BY_NAME = f"{_ARN}:s3:::{{project}}-data-<AWS::AccountId>-<AWS::Region>"
+_BUCKET_BY_NAME = f"{_ARN}:s3:::" + bucket_name("{project}", "data", "<AWS::AccountId>", "<AWS::Region>")
 
 
 def _iam5(*resources: str) -> tuple[str, ...]:

@@ -21,8 +21,9 @@ from constructs import Construct
 
 from mlops_stacks.budget import ProjectBudget
 from mlops_stacks.constructs.python_function import PythonFunction
+from mlops_stacks.naming import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, REGISTRY_PREFIX, REPORTS_PREFIX
 from mlops_stacks.settings import Settings
-from mlops_stacks.storage import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, REGISTRY_PREFIX, REPORTS_PREFIX, artifact_bucket
+from mlops_stacks.storage import artifact_bucket
 from monitoring import metrics as m
 from monitoring.alarm_rules import ENDPOINT_DIMENSIONS, alarm_rules
 

@@ -7,23 +7,16 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from mlops_stacks import naming
 from mlops_stacks.constructs.bucket_objects import EmptyBucketOnDelete, TrainingData
 from mlops_stacks.constructs.staging import SOURCEDIR_ARCHIVE, sourcedir, training_data
+from mlops_stacks.naming import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, CODE_PREFIX, DATA_PREFIX, MODELS_PREFIX
 from mlops_stacks.settings import Settings
-
-# Key prefixes of the artifact bucket: one place, read by every stack that grants on them.
-DATA_PREFIX = "data"
-CODE_PREFIX = "code"
-MODELS_PREFIX = "models"
-REGISTRY_PREFIX = "registry"
-CAPTURE_PREFIX = "capture"
-REPORTS_PREFIX = "reports"
-ATHENA_RESULTS_PREFIX = "athena-results"
 
 
 def bucket_name(settings: Settings, purpose: str) -> str:
-    """A globally unique bucket name that every stack knows without a cross-stack export."""
-    return f"{settings.project_name}-{purpose}-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+    """The bucket's name (`naming.bucket_name`) in the deploying account and region, as tokens."""
+    return naming.bucket_name(settings.project_name, purpose, Aws.ACCOUNT_ID, Aws.REGION)
 
 
 def artifact_bucket(scope: Construct, settings: Settings) -> s3.IBucket:

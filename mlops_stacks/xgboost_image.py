@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from aws_cdk import Aws, CfnMapping, Fn
 from constructs import Construct
 
-# The container whose Python (3.10) and xgboost (3.0.5) model_code and the local mode match.
-XGBOOST_FRAMEWORK_VERSION = "3.0-5"
-_REGISTRIES = Path(__file__).with_name("data") / "xgboost_registries.json"
+from mlops_stacks import naming
 
 
 def xgboost_image_uri(scope: Construct) -> str:
-    """`<account>.dkr.ecr.<region>.<suffix>/sagemaker-xgboost:3.0-5` through a CfnMapping."""
-    data = json.loads(_REGISTRIES.read_text())
+    """`naming.xgboost_image_uri` with the registry account mapped per region by a CfnMapping."""
+    _, registries = naming.xgboost_registries()
     mapping = CfnMapping(
         scope,
         "XgboostImageAccount",
-        mapping={region: {"account": account} for region, account in sorted(data["registries"].items())},
+        mapping={region: {"account": account} for region, account in sorted(registries.items())},
     )
     return Fn.sub(
-        "${Account}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/" + f"{data['repository']}:{XGBOOST_FRAMEWORK_VERSION}",
+        naming.xgboost_image_uri("${AWS::Region}", "${AWS::URLSuffix}", account="${Account}"),
         {"Account": mapping.find_in_map(Aws.REGION, "account")},
     )

@@ -20,8 +20,10 @@ the Transformer turns into their own status (400 bad body, 415 content type, 406
 message naming the row and column; anything else would be a 500 (FACTS.md §8).
 
 Capture (docs/contracts.md): for a sampled request (`MLOPS_CAPTURE_PERCENT`, default 100,
-deterministic: exactly that share of consecutive requests) one `MLOPS_CAPTURE {json}` line per
-row goes to stdout, which the container ships to the endpoint's log group.
+deterministic: exactly that share of consecutive answered requests) one `MLOPS_CAPTURE {json}`
+line per row goes to stdout, which the container ships to the endpoint's log group. A request is
+captured once its response is encoded, so a refused one captures nothing, including one whose
+rows were scored before `output_fn` refused its Accept header.
 
 Only numpy, xgboost and sagemaker_inference (all in the container), for a cheap cold start.
 """
@@ -33,6 +35,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +54,9 @@ SHOWN_CHARS = 40  # how much of an offending value an error message quotes
 # model_fn records the feature names here: the toolkit passes the model to predict_fn only,
 # yet input_fn must check column counts and names.
 _feature_names: list[str] = []
+# predict_fn leaves the request's rows here for output_fn, which alone knows whether the request
+# is answered (the toolkit runs input_fn, predict_fn and output_fn on one thread per request).
+_scored = threading.local()
 
 
 class BadRequestError(BaseInferenceToolkitError):
@@ -85,10 +91,19 @@ class LoadedModel:
     requests_seen: int = 0
 
     def capture_this_request(self) -> bool:
-        """Deterministic sampling: request k is captured when floor(k*p/100) steps up."""
+        """Deterministic sampling: answered request k is captured when floor(k*p/100) steps up."""
         self.requests_seen += 1
         k, p = self.requests_seen, self.capture_percent
         return math.floor(k * p / 100.0) > math.floor((k - 1) * p / 100.0)
+
+
+@dataclass(frozen=True)
+class _ScoredRequest:
+    """The rows predict_fn scored, kept until output_fn has encoded their response."""
+
+    values: np.ndarray
+    scores: np.ndarray
+    model: LoadedModel
 
 
 def model_fn(model_dir: str) -> LoadedModel:
@@ -141,21 +156,25 @@ def input_fn(input_data: str | bytes | bytearray, content_type: str | None) -> n
 
 
 def predict_fn(data: np.ndarray, model: LoadedModel) -> np.ndarray:
-    """Churn probabilities (float32), one per row; captures the rows when the request is sampled."""
+    """Churn probabilities (float32), one per row; output_fn captures the rows once it answers."""
     scores = model.booster.inplace_predict(data)
-    if model.capture_percent > 0.0 and model.capture_this_request():
-        _write_capture(data, scores, model.model_id)
+    _scored.request = _ScoredRequest(data, scores, model) if model.capture_percent > 0.0 else None
     return scores
 
 
 def output_fn(prediction: np.ndarray, accept: str | None) -> tuple[str, str]:
-    """Encode scores and labels as JSON or CSV, whichever Accept prefers."""
+    """Encode scores and labels as JSON or CSV, whichever Accept prefers; then capture a sampled request."""
+    scored, _scored.request = getattr(_scored, "request", None), None
     media_type = _choose_response_type(accept)
     scores = prediction.tolist()
     if media_type == JSON:
         items = ",".join(f'{{"score":{s:.9g},"label":{s >= LABEL_THRESHOLD:d}}}' for s in scores)
-        return '{"predictions":[' + items + "]}", JSON
-    return "".join(f"{s:.9g},{s >= LABEL_THRESHOLD:d}\n" for s in scores), CSV
+        body = '{"predictions":[' + items + "]}"
+    else:
+        body = "".join(f"{s:.9g},{s >= LABEL_THRESHOLD:d}\n" for s in scores)
+    if scored is not None and scored.scores is prediction and scored.model.capture_this_request():
+        _write_capture(scored.values, prediction, scored.model.model_id)
+    return body, media_type
 
 
 def _parse_content_type(content_type: str | None) -> tuple[str, str]:

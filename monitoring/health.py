@@ -33,6 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mlops_stacks.handlers.quality_gate import APPROVED
 from mlops_stacks.handlers.registration import is_not_found
+from mlops_stacks.naming import bucket_name
 from mlops_stacks.settings import Settings
 from monitoring import metrics as m
 from monitoring.drift_report import report_keys
@@ -60,8 +61,8 @@ def alarm_name_prefix(project: str) -> str:
 
 
 def data_bucket_name(project: str, account: str, region: str) -> str:
-    """The artifact bucket's name, as `mlops_stacks.storage.bucket_name(settings, "data")` builds it."""
-    return f"{project}-data-{account}-{region}"
+    """The artifact bucket's name, as the storage stack names it (`mlops_stacks.naming.bucket_name`)."""
+    return bucket_name(project, "data", account, region)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mlops_stacks.naming import TRAINING_LOG_GROUP
+
 PROJECT_TAG = "project"
-TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
 
 @dataclass(frozen=True, order=True)

@@ -36,14 +36,16 @@ class Synthesized:
         return self.templates[name]
 
 
-def synthesize(outdir: Path, extra_context: dict[str, Any] | None = None, *, nag: bool = True) -> Synthesized:
+def synthesize(
+    outdir: Path, extra_context: dict[str, Any] | None = None, *, nag: bool = True, env: Any = None
+) -> Synthesized:
     """Build and synthesize the app in-process, with cdk-nag unless told otherwise."""
     from aws_cdk import App
 
     from mlops_stacks.app_builder import build_app
 
     app = App(outdir=str(outdir), context={**cdk_json_context(), **(extra_context or {})})
-    stacks = build_app(app, nag=nag)
+    stacks = build_app(app, env, nag=nag)
     assembly = app.synth()
     templates = {stack.stack_name: stack.template for stack in assembly.stacks}
     return Synthesized(stacks, templates, outdir)

@@ -31,19 +31,28 @@ from local.demo import (
     DemoResult,
     PhaseTraffic,
     RequestOutcome,
+    checks,
     evaluate_alarms,
     load_settings,
+    pipeline,
     prepare_workdir,
     summarize_assembly,
     synthesized_job_name,
 )
-from local.demo_report import checks
 from mlops_stacks.settings import Settings
 from monitoring.alarm_rules import alarm_rules
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_ROWS = "4000"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CDK_PREFIXES = ("aws_cdk", "jsii")
+# Runs `mlops` as the console script does and, at exit, prints which aws_cdk/jsii modules it loaded.
+MLOPS_REPORTING_CDK_MODULES = (
+    "import atexit, runpy, sys; "
+    "atexit.register(lambda: print('cdk modules loaded:', "
+    f"sorted(m for m in sys.modules if m.startswith({CDK_PREFIXES!r})))); "
+    "runpy.run_module('mlops_cli.main', run_name='__main__', alter_sys=True)"
+)
 
 
 class ReportTables(HTMLParser):
@@ -149,10 +158,11 @@ class ProcessTree:
         return {pid: command for pid, command in self.seen.items() if is_running(pid, command)}
 
 
-def demo_process(workdir: Path, *extra: str) -> subprocess.Popen[str]:
+def demo_process(workdir: Path, *extra: str, report_cdk_modules: bool = False) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
+    mlops = ["-c", MLOPS_REPORTING_CDK_MODULES] if report_cdk_modules else ["-m", "mlops_cli.main"]
     return subprocess.Popen(
-        [sys.executable, "-m", "mlops_cli.main", "demo", "--workdir", str(workdir), *extra],
+        [sys.executable, *mlops, "demo", "--workdir", str(workdir), *extra],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -178,7 +188,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     (workdir / WORKDIR_MARKER).write_text("earlier run\n")
     (workdir / "stale-from-earlier-run.txt").write_text("old\n")
     started = time.monotonic()
-    process = demo_process(workdir, "--rows", DEMO_ROWS, "--skip-synth")
+    process = demo_process(workdir, "--rows", DEMO_ROWS, "--skip-synth", report_cdk_modules=True)
     tree = ProcessTree(process)
     output, _ = process.communicate(timeout=240)
     seconds = time.monotonic() - started
@@ -250,6 +260,26 @@ def test_malformed_requests_are_answered_4xx_and_counted_as_client_errors(demo_r
     assert sum(r["malformed"] == "True" for r in requests) == sent
     assert all(400 <= int(r["status"]) < 500 for r in requests if r["malformed"] == "True")
     assert all(r["status"] == "200" for r in requests if r["malformed"] == "False")
+
+
+@pytest.mark.slow
+def test_every_phase_captures_exactly_the_rows_of_its_answered_requests(demo_run: dict) -> None:
+    report: ReportTables = demo_run["report"]
+    sent = {row["phase"]: int(row["rows"].replace(",", "")) for row in report.rows("Requests per phase")}
+    captured = {row["phase"]: int(row["captured rows"].replace(",", "")) for row in report.rows("Drift per phase")}
+    # The bad client's malformed requests (one of them well-formed CSV refused for its Accept) add nothing.
+    assert captured == sent
+    assert set(sent) == {"normal", "drifted", "bad client"}
+
+
+@pytest.mark.slow
+def test_the_whole_demo_runs_without_loading_aws_cdk(demo_run: dict) -> None:
+    assert "cdk modules loaded: []" in demo_run["output"]
+
+
+def test_importing_the_demo_loads_no_aws_cdk() -> None:
+    check = f"import local.demo, sys; assert not any(m.startswith({CDK_PREFIXES!r}) for m in sys.modules)"
+    subprocess.run([sys.executable, "-c", check], cwd=REPO, check=True, timeout=60)
 
 
 @pytest.mark.slow
@@ -381,7 +411,7 @@ def test_a_failing_step_exits_1_and_names_the_step(tmp_path: Path, monkeypatch: 
     def broken_training(*args: object) -> None:
         raise RuntimeError("xgboost ran out of trees")
 
-    monkeypatch.setattr(demo, "train_model", broken_training)
+    monkeypatch.setattr(pipeline, "train_model", broken_training)
     out = io.StringIO()
     code = demo.run(DemoOptions(tmp_path / "out", rows=1000, skip_synth=True), Console(file=out, width=200))
     assert code == 1

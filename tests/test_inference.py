@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from sagemaker_inference.errors import BaseInferenceToolkitError
+from sagemaker_inference.transformer import Transformer
 
+from local.request_context import RequestContext
 from model_code import inference
 from monitoring.capture import parse_capture_line
 from tests.model_fixtures import csv_body, extracted_model, validation_features, xgboost_scores
@@ -39,6 +42,13 @@ def model() -> Iterator[inference.LoadedModel]:
 
 def predict(model: inference.LoadedModel, body: str | bytes, content_type: str = "text/csv") -> np.ndarray:
     return inference.predict_fn(inference.input_fn(body, content_type), model)
+
+
+def answer(model: inference.LoadedModel, body: str | bytes, accept: str = "application/json") -> np.ndarray:
+    """A whole request as the toolkit runs it (input_fn, predict_fn, output_fn); returns the scores."""
+    scores = predict(model, body)
+    inference.output_fn(scores, accept)
+    return scores
 
 
 def test_csv_rows_score_what_xgboost_itself_predicts(model: inference.LoadedModel) -> None:
@@ -194,7 +204,7 @@ def test_capture_writes_one_contract_record_per_row(capsys: pytest.CaptureFixtur
     model = load_model(percent=None, model_id="training-job-7")
     features = validation_features(5)
     capsys.readouterr()
-    scores = predict(model, csv_body(features))
+    scores = answer(model, csv_body(features))
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 5 and all(line.startswith("MLOPS_CAPTURE {") for line in lines)
     records = [parse_capture_line(line) for line in lines]
@@ -212,14 +222,46 @@ def test_capture_percent_samples_exactly_that_share_of_requests(capsys: pytest.C
     body = csv_body(validation_features(1))
     capsys.readouterr()
     for _ in range(100):
-        predict(model, body)
+        answer(model, body)
     assert len(capsys.readouterr().out.splitlines()) == 25
 
 
 def test_capture_off_prints_nothing(model: inference.LoadedModel, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
-    predict(model, csv_body(validation_features(3)))
+    answer(model, csv_body(validation_features(3)))
     assert capsys.readouterr().out == ""
+
+
+def served(transformer: Transformer, body: bytes, accept: str) -> tuple[int, str]:
+    """One request through the toolkit's Transformer, as the container's model server hands it over."""
+    headers = {"Content-Type": "text/csv", "Accept": accept}
+    context = RequestContext(str(extracted_model()), headers)
+    (response,) = transformer.transform([{"body": body}], context)
+    status, _ = context.get_response_status()
+    return status or 200, response if isinstance(response, str) else response.decode()
+
+
+def test_a_request_refused_for_its_accept_header_captures_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The container imports SAGEMAKER_PROGRAM by module name; hand it this module.
+    monkeypatch.setitem(sys.modules, "inference", inference)
+    monkeypatch.setenv("SAGEMAKER_PROGRAM", "inference.py")
+    monkeypatch.setenv("MLOPS_CAPTURE_PERCENT", "50")
+    transformer = Transformer()
+    body = csv_body(validation_features(1)).encode()
+    capsys.readouterr()
+    # Well-formed rows, so input_fn and predict_fn run; only output_fn refuses the Accept header.
+    refused = [served(transformer, body, "application/xml") for _ in range(3)]
+    assert {status for status, _ in refused} == {406}
+    assert inference.CAPTURE_MARKER not in capsys.readouterr().out
+    # Refused requests take no sampling turn: of the next two answered ones, exactly one is captured.
+    answered = [served(transformer, body, "text/csv") for _ in range(2)]
+    assert [status for status, _ in answered] == [200, 200]
+    captured = [line for line in capsys.readouterr().out.splitlines() if inference.CAPTURE_MARKER in line]
+    assert len(captured) == 1
+    record = parse_capture_line(captured[0])
+    assert record["n"] == 1 and np.float32(record["score"]) == np.float32(float(answered[1][1].split(",")[0]))
 
 
 @pytest.mark.parametrize("percent", ["150", "-1", "most"])

@@ -8,7 +8,7 @@ from typing import Any
 
 from mlops_stacks.nag_acknowledgments import ACCEPTED
 
-from .conftest import ROOT, cli_synth
+from .conftest import ROOT, cli_synth, synthesize
 from .test_snapshots import normalized
 
 STACK_SUFFIXES = ("storage", "registry", "endpoint", "observability")
@@ -41,6 +41,15 @@ def test_cdk_nag_passes_with_every_acknowledgment_carrying_a_reason(cli_synthesi
     report = outdir / "validation-report.json"
     assert not report.exists() or "failure" not in report.read_text()
     assert all(len(accepted.reason) > 60 for accepted in ACCEPTED)
+
+
+def test_cdk_nag_also_passes_for_a_concrete_account_and_region(tmp_path):
+    from aws_cdk import Environment
+
+    # `make deploy` with credentials synthesizes for the caller's account and Region; the
+    # acknowledged findings must match there too (cdk-nag stops synth otherwise).
+    synthesized = synthesize(tmp_path, env=Environment(account="123456789012", region="eu-west-1"))
+    assert len(synthesized.templates) == 4
 
 
 def test_cfn_lint_reports_nothing(cli_synthesized):

@@ -3,8 +3,8 @@
 CloudFormation has no training-job resource. The Provider framework calls `on_event` (start the
 job) and then `is_complete` every poll until the job is done, the artifact exists and the version
 is registered, or fails within one poll with SageMaker's FailureReason. The job name is a hash of
-everything that shapes the model, so the job reruns exactly when data, code or hyperparameters
-change.
+everything that shapes the model (`naming.training_job_name`), so the job reruns exactly when
+data, code or hyperparameters change.
 """
 
 from __future__ import annotations
@@ -21,33 +21,23 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from mlops_stacks.constructs.python_function import PythonFunction, ignore_redundant_depends_on, retention
+from mlops_stacks.naming import (
+    DEADLINE_SECONDS,
+    ENTRY_POINT,
+    INFERENCE_PROGRAM,
+    MODELS_PREFIX,
+    REGISTRY_PREFIX,
+    TRAINING_LOG_GROUP,
+    TRAINING_VOLUME_GB,
+    training_job_name,
+)
 from mlops_stacks.settings import Settings
-from mlops_stacks.storage import MODELS_PREFIX, REGISTRY_PREFIX
-from mlops_stacks.xgboost_image import XGBOOST_FRAMEWORK_VERSION, xgboost_image_uri
+from mlops_stacks.xgboost_image import xgboost_image_uri
 from model_code.metric_definitions import METRIC_DEFINITIONS
 
 POLL_INTERVAL = Duration.seconds(30)
-# Inside CloudFormation's one-hour custom-resource limit, with room for the job's own start-up.
+# Inside CloudFormation's one-hour custom-resource limit, around the handler's DEADLINE_SECONDS.
 TOTAL_TIMEOUT = Duration.minutes(55)
-DEADLINE_SECONDS = 52 * 60
-TRAINING_VOLUME_GB = 10
-ENTRY_POINT = "train.py"
-TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-INFERENCE_PROGRAM = "inference.py"
-
-
-def training_job_name(settings: Settings, data_hash: str, code_hash: str) -> str:
-    """A deterministic job name from what shapes the model (≤ 63 characters)."""
-    shaping = {
-        "data": data_hash,
-        "code": code_hash,
-        "hyperparameters": dict(sorted(settings.hyperparameters.items())),
-        "instance_type": settings.training_instance_type,
-        "image": XGBOOST_FRAMEWORK_VERSION,
-        "retrain_token": settings.retrain_token,
-    }
-    digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
-    return f"{settings.project_name}-{digest[:12]}"
 
 
 class TrainingRun(Construct):

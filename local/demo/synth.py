@@ -1,0 +1,115 @@
+"""Step 1: synthesize every stack with the pinned CDK CLI, in a child process group, and summarize them.
+
+The CLI runs the CDK app (and with it aws_cdk and jsii) in its own processes: the demo itself
+never imports aws_cdk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from local.demo.results import StackSummary
+from local.demo.steps import DemoError
+from local.demo.workdir import REPO_ROOT
+
+SYNTH_TIMEOUT_S = 600.0
+
+
+def synthesize_stacks(out_dir: Path, log_path: Path) -> list[StackSummary]:
+    """Run `cdk synth` with the pinned CLI (validation and cdk-nag on) and summarize each template."""
+    cdk = REPO_ROOT / "node_modules" / ".bin" / "cdk"
+    if not cdk.exists():
+        raise DemoError(f"the pinned CDK CLI is missing ({cdk}): run `make install` (npm ci) or pass --skip-synth")
+    env = {
+        **os.environ,
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "CDK_DISABLE_VERSION_CHECK": "true",
+        "CDK_CLI_TELEMETRY": "false",
+        "CDK_VALIDATION": "true",
+    }
+    command = [str(cdk), "synth", "--quiet", "-o", str(out_dir)]
+    code, output = run_process_group(command, cwd=REPO_ROOT, env=env, timeout_s=SYNTH_TIMEOUT_S)
+    log_path.write_text(output, encoding="utf-8")
+    if code != 0:
+        tail = "\n".join(output.strip().splitlines()[-25:])
+        raise DemoError(f"cdk synth exited with code {code} (full output in {log_path}):\n{tail}")
+    return summarize_assembly(out_dir)
+
+
+def summarize_assembly(out_dir: Path) -> list[StackSummary]:
+    """Resource counts and cdk-nag acknowledgments of every stack in a cloud assembly, in manifest order."""
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    stacks = []
+    for name, artifact in manifest.get("artifacts", {}).items():
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        template = json.loads((out_dir / artifact["properties"]["templateFile"]).read_text())
+        acknowledged = warnings = 0
+        metadata_file = out_dir / f"{name}.metadata.json"
+        entries = json.loads(metadata_file.read_text()) if metadata_file.is_file() else artifact.get("metadata", {})
+        for items in entries.values():
+            for item in items:
+                if item.get("type") == "aws:cdk:acknowledged-rules":
+                    acknowledged += len(item.get("data") or {})
+                elif item.get("type") == "aws:cdk:warning":
+                    warnings += 1
+        stacks.append(StackSummary(name, len(template.get("Resources", {})), acknowledged, warnings))
+    if not stacks:
+        raise DemoError(f"cdk synth wrote no stack templates into {out_dir}")
+    return stacks
+
+
+def synthesized_job_name(out_dir: Path) -> str | None:
+    """The JobName of the TrainingRun in the synthesized templates (what `make deploy` would start)."""
+    for template_file in sorted(out_dir.glob("*.template.json")):
+        for resource in json.loads(template_file.read_text()).get("Resources", {}).values():
+            if resource.get("Type") == "Custom::TrainingRun":
+                name = resource.get("Properties", {}).get("JobName")
+                return name if isinstance(name, str) else None
+    return None
+
+
+def run_process_group(
+    command: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout_s: float
+) -> tuple[int, str]:
+    """Run a command in its own process group and return (exit code, output).
+
+    The CDK CLI starts node, which starts the Python app: on Ctrl-C or a timeout the whole group
+    is stopped, so no grandchild outlives the demo.
+    """
+    process = subprocess.Popen(
+        list(command),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _stop_group(process)
+        raise DemoError(f"{command[0]} did not finish within {timeout_s:.0f} s") from None
+    except BaseException:
+        _stop_group(process)
+        raise
+    return process.returncode, output
+
+
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue

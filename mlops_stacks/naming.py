@@ -1,0 +1,83 @@
+"""Names and fixed values that the stacks, the CLI and the local mode share, without aws_cdk.
+
+Importing aws_cdk starts a jsii node process (over a second), so everything a tool needs to
+address what the stacks create lives here in plain Python. The stacks pass CloudFormation's
+pseudo-parameter tokens where these functions take an account and a region.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlops_stacks.settings import Settings
+
+# Key prefixes of the artifact bucket: one place, read by every stack that grants on them.
+DATA_PREFIX = "data"
+CODE_PREFIX = "code"
+MODELS_PREFIX = "models"
+REGISTRY_PREFIX = "registry"
+CAPTURE_PREFIX = "capture"
+REPORTS_PREFIX = "reports"
+ATHENA_RESULTS_PREFIX = "athena-results"
+
+# SageMaker's own log group for every training job of the account (streams `<job>/algo-1-<epoch>`).
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+
+# What the TrainingRun hands SageMaker besides the settings; the local demo replays the same request.
+ENTRY_POINT = "train.py"
+INFERENCE_PROGRAM = "inference.py"
+TRAINING_VOLUME_GB = 10
+# Inside CloudFormation's one-hour custom-resource limit, with room for the job's own start-up.
+DEADLINE_SECONDS = 52 * 60
+
+# The container whose Python (3.10) and xgboost (3.0.5) model_code and the local mode match.
+XGBOOST_FRAMEWORK_VERSION = "3.0-5"
+XGBOOST_REGISTRIES_FILE = Path(__file__).with_name("data") / "xgboost_registries.json"
+
+
+def bucket_name(project: str, purpose: str, account: str, region: str) -> str:
+    """`<project>-<purpose>-<account>-<region>`: globally unique, and known to every stack and tool without a lookup."""
+    for what, value in (("project", project), ("purpose", purpose), ("account", account), ("region", region)):
+        if not value:
+            raise ValueError(f"bucket name: {what} is empty")
+    return f"{project}-{purpose}-{account}-{region}"
+
+
+def training_job_name(settings: Settings, data_hash: str, code_hash: str) -> str:
+    """A deterministic job name from what shapes the model (≤ 63 characters)."""
+    shaping = {
+        "data": data_hash,
+        "code": code_hash,
+        "hyperparameters": dict(sorted(settings.hyperparameters.items())),
+        "instance_type": settings.training_instance_type,
+        "image": XGBOOST_FRAMEWORK_VERSION,
+        "retrain_token": settings.retrain_token,
+    }
+    digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
+    return f"{settings.project_name}-{digest[:12]}"
+
+
+def xgboost_registries() -> tuple[str, dict[str, str]]:
+    """The framework image's repository and, per region, the account of the ECR registry holding it."""
+    data = json.loads(XGBOOST_REGISTRIES_FILE.read_text(encoding="utf-8"))
+    return str(data["repository"]), {str(region): str(account) for region, account in data["registries"].items()}
+
+
+def xgboost_image_uri(region: str, url_suffix: str = "amazonaws.com", *, account: str | None = None) -> str:
+    """`<account>.dkr.ecr.<region>.<url_suffix>/sagemaker-xgboost:3.0-5`, the account looked up by region.
+
+    `account` skips the lookup: the stack passes placeholders that CloudFormation fills in per region.
+    """
+    repository, registries = xgboost_registries()
+    if account is None:
+        account = registries.get(region)
+        if account is None:
+            raise ValueError(
+                f"no SageMaker XGBoost image registry is known for region {region!r} "
+                f"(known: {', '.join(sorted(registries))}; from {XGBOOST_REGISTRIES_FILE.name})"
+            )
+    return f"{account}.dkr.ecr.{region}.{url_suffix}/{repository}:{XGBOOST_FRAMEWORK_VERSION}"
