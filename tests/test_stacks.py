@@ -198,6 +198,9 @@ def test_buckets_are_private_tls_only_encrypted_and_emptied_on_destroy(synthesiz
         }
         assert "BucketEncryption" in props
         assert bucket["DeletionPolicy"] == "Delete"
+    # checkov's S3 logging/versioning skips rely on this: only the access-log bucket lacks them
+    (artifacts,) = [b["Properties"] for b in buckets.values() if "LoggingConfiguration" in b["Properties"]]
+    assert artifacts["VersioningConfiguration"] == {"Status": "Enabled"}
     policies = json.dumps(_resources(template, "AWS::S3::BucketPolicy"))
     assert policies.count('"aws:SecureTransport": "false"') == 2
     emptied = {json.dumps(r["Properties"]["Bucket"]) for r in _resources(template, "Custom::EmptyBucket").values()}
