@@ -163,18 +163,23 @@ def render_report(report: Mapping[str, Any], console: Console | None = None) -> 
     table.add_column("status", no_wrap=True)
     for column in columns:
         table.add_row(
-            column["name"],
-            _fixed(column["psi"]),
-            _fixed(column["js_distance"]),
-            _fixed(column["ks_distance"]),
-            _fixed(column["mean_shift_sd"], signed=True),
-            _percent(column["missing_share"]),
-            _percent(column["out_of_range_share"]),
-            f"[{_STATUS_STYLE[column['status']]}]{column['status']}[/]",
+            column["name"], *statistic_cells(column), f"[{_STATUS_STYLE[column['status']]}]{column['status']}[/]"
         )
     console.print(table)
     worst = report.get("worst") or {}
     console.print(f"worst: {worst.get('name')} (PSI {_fixed(worst.get('psi'))})")
+
+
+def statistic_cells(column: Mapping[str, Any]) -> list[str]:
+    """PSI, JS, KS, mean shift, missing and out-of-range share of a report column, formatted for a table."""
+    return [
+        _fixed(column["psi"]),
+        _fixed(column["js_distance"]),
+        _fixed(column["ks_distance"]),
+        _fixed(column["mean_shift_sd"], signed=True),
+        _percent(column["missing_share"]),
+        _percent(column["out_of_range_share"]),
+    ]
 
 
 def _fixed(value: float | None, signed: bool = False) -> str:

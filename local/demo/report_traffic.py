@@ -10,6 +10,7 @@ from local.demo.alarms import format_metric
 from local.demo.figures import error_rate_figure, latency_figure, overlay_figure, psi_figure
 from local.demo.results import PHASE_TITLES, DemoResult
 from monitoring import metrics as m
+from monitoring.drift_report import statistic_cells
 from monitoring.html_report import Cell, HtmlReport
 
 STATUS_OF_DRIFT = {"ok": "ok", "warn": "warn", "alert": "alert", "no_data": "muted"}
@@ -113,16 +114,7 @@ def drift_section(report: HtmlReport, result: DemoResult) -> None:
         report.add_table(
             ["feature", "PSI", "JS distance", "KS distance", "mean shift (sd)", "missing", "out of range", "status"],
             [
-                [
-                    c["name"],
-                    _fixed(c["psi"]),
-                    _fixed(c["js_distance"]),
-                    _fixed(c["ks_distance"]),
-                    _fixed(c["mean_shift_sd"], signed=True),
-                    _percent(c["missing_share"]),
-                    _percent(c["out_of_range_share"]),
-                    Cell(c["status"], STATUS_OF_DRIFT.get(c["status"])),
-                ]
+                [c["name"], *statistic_cells(c), Cell(c["status"], STATUS_OF_DRIFT.get(c["status"]))]
                 for c in sorted(columns, key=lambda c: -(c["psi"] or 0.0))
             ],
             caption="Drift report of the drifted phase",
@@ -170,13 +162,3 @@ def _threshold_text(rule: Any) -> str:
     sign = "≥" if rule.inclusive else ">"
     periods = f" for {rule.evaluation_periods} periods" if rule.evaluation_periods > 1 else ""
     return f"{rule.statistic} {rule.metric_name} {sign} {format_metric(rule.metric_name, rule.threshold)}{periods}"
-
-
-def _fixed(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "-"
-    return f"{value:+.3f}" if signed else f"{value:.3f}"
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f} %"
