@@ -114,7 +114,7 @@ def run_test_endpoint(args: argparse.Namespace) -> int:
         if args.requests < 1 or args.batch_rows < 1:
             raise ValueError("--requests and --batch-rows must be at least 1")
         settings = settings_from_cdk_json(Path.cwd() / "cdk.json", args.project)
-        endpoint = args.endpoint or settings.name("endpoint")
+        endpoint = args.endpoint or settings.endpoint_name
         data = args.data or (Path(settings.data_path) if settings.data_path else None)
         if data is not None:
             probe = csv_probe_rows(data, settings.label_column, args.batch_rows)

@@ -17,7 +17,7 @@ from mlops_stacks.handlers.approved_package import RESOURCE_TYPE as APPROVED_PAC
 from mlops_stacks.naming import CAPTURE_PREFIX
 from mlops_stacks.settings import Settings
 from mlops_stacks.storage import artifact_bucket
-from monitoring.capture import CAPTURE_MARKER
+from monitoring.capture import CAPTURE_MARKER, PARTITION_FORMAT
 from monitoring.metrics import VARIANT_NAME
 
 # Columns of one capture record (docs/contracts.md); the drift query reads these.
@@ -186,7 +186,7 @@ class EndpointStack(Stack):
                     "classification": "json",
                     "projection.enabled": "true",
                     "projection.dt.type": "date",
-                    "projection.dt.format": "yyyy/MM/dd/HH",
+                    "projection.dt.format": PARTITION_FORMAT,
                     "projection.dt.range": f"{CAPTURE_PROJECTION_START},NOW",
                     "projection.dt.interval": "1",
                     "projection.dt.interval.unit": "HOURS",

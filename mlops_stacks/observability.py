@@ -21,6 +21,7 @@ from constructs import Construct
 
 from mlops_stacks.budget import ProjectBudget
 from mlops_stacks.constructs.python_function import PythonFunction
+from mlops_stacks.handlers.drift_job import DRIFT_SETTINGS
 from mlops_stacks.naming import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, REGISTRY_PREFIX, REPORTS_PREFIX
 from mlops_stacks.settings import Settings
 from mlops_stacks.storage import artifact_bucket
@@ -117,7 +118,7 @@ class ObservabilityStack(Stack):
         return cw.Metric(
             namespace=namespace,
             metric_name=name,
-            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": m.VARIANT_NAME},
+            dimensions_map={m.DIM_ENDPOINT: self.endpoint_name, m.DIM_VARIANT: m.VARIANT_NAME},
             statistic=statistic,
             period=self.period,
         )
@@ -132,7 +133,7 @@ class ObservabilityStack(Stack):
         for rule in alarm_rules(self.settings):
             dimensions = {m.DIM_ENDPOINT: self.endpoint_name}
             if rule.dimensions == ENDPOINT_DIMENSIONS:
-                dimensions["VariantName"] = m.VARIANT_NAME
+                dimensions[m.DIM_VARIANT] = m.VARIANT_NAME
             metric = cw.Metric(
                 namespace=rule.namespace,
                 metric_name=rule.metric_name,
@@ -251,11 +252,7 @@ class ObservabilityStack(Stack):
                 "CAPTURE_TABLE": table,
                 "ATHENA_WORKGROUP": workgroup.name,
                 "REPORT_BUCKET": bucket.bucket_name,
-                "DRIFT_PSI_WARN": str(s.drift_psi_warn),
-                "DRIFT_PSI_ALERT": str(s.drift_psi_alert),
-                "DRIFT_MEAN_SHIFT_SD": str(s.drift_mean_shift_sd),
-                "DRIFT_MIN_ROWS": str(s.drift_min_rows),
-                "DRIFT_WINDOW_HOURS": str(s.drift_window_hours),
+                **{name.upper(): str(getattr(s, name)) for name in DRIFT_SETTINGS},
             },
         )
         arn = f"arn:{Aws.PARTITION}"
@@ -309,7 +306,7 @@ class ObservabilityStack(Stack):
                     f"{arn}:sagemaker:{region_account}:endpoint/{self.endpoint_name}",
                     f"{arn}:sagemaker:{region_account}:endpoint-config/*",
                     f"{arn}:sagemaker:{region_account}:model/*",
-                    f"{arn}:sagemaker:{region_account}:model-package/{s.name('models')}/*",
+                    f"{arn}:sagemaker:{region_account}:model-package/{s.model_package_group_name}/*",
                 ],
             ),
             # PutMetricData has no resource-level permissions; the namespace condition scopes it.
@@ -335,13 +332,13 @@ class ObservabilityStack(Stack):
         """Traffic, latency in ms, error rates in %, cold starts, memory, drift per feature, alarms."""
         endpoint = self._endpoint_metric
         latency_ms = cw.MathExpression(
-            expression="latency / 1000",
+            expression=f"latency / {m.MICROSECONDS_PER_MS}",
             using_metrics={"latency": endpoint(m.MODEL_LATENCY, "Average")},
             label="ModelLatency avg (ms)",
             period=self.period,
         )
         latency_max_ms = cw.MathExpression(
-            expression="latencymax / 1000",
+            expression=f"latencymax / {m.MICROSECONDS_PER_MS}",
             using_metrics={"latencymax": endpoint(m.MODEL_LATENCY, "Maximum")},
             label="ModelLatency max (ms)",
             period=self.period,
@@ -356,7 +353,7 @@ class ObservabilityStack(Stack):
             for kind, name in (("4xx", m.INVOCATION_4XX), ("5xx", m.INVOCATION_5XX))
         ]
         cold_start_ms = cw.MathExpression(
-            expression="setup / 1000",
+            expression=f"setup / {m.MICROSECONDS_PER_MS}",
             using_metrics={"setup": endpoint(m.MODEL_SETUP_TIME, "Maximum")},
             label="ModelSetupTime max (ms)",
             period=self.period,

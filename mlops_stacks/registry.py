@@ -36,7 +36,7 @@ class RegistryStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         bucket = artifact_bucket(self, settings)
-        self.group_name = settings.name("models")
+        self.group_name = settings.model_package_group_name
         group = sagemaker.CfnModelPackageGroup(
             self,
             "ModelPackageGroup",

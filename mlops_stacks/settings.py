@@ -182,6 +182,11 @@ class Settings:
         return min(minutes, 24 * 60)
 
     @property
+    def model_package_group_name(self) -> str:
+        """The registry's Model Package Group."""
+        return self.name("models")
+
+    @property
     def endpoint_name(self) -> str:
         """The serverless endpoint's stable name (its log group and alarms follow from it)."""
         return self.name("endpoint")

@@ -203,12 +203,16 @@ def _parse_csv(text: str, names: list[str]) -> np.ndarray:
                 raise BadRequestError(f"row {number} is empty")
             count = line.count(",") + 1
             raise BadRequestError(f"row {number} has {count} values, expected {width} ({', '.join(names)})")
-    try:
-        # Empty fields are missing values: spelling them `nan` in the text keeps the conversion in C.
-        flat = _fill_empty_fields(body).replace("\n", ",").split(",")
-        values = np.array(flat, dtype=np.float64).reshape(len(lines), width)
-    except ValueError:
-        values = _parse_cells([line.split(",") for line in lines], names)  # locate the bad cell
+    if "n" in body or "N" in body:
+        # `nan` or `inf` spelled out: the cell-by-cell path names the offending cell.
+        values = _parse_cells([line.split(",") for line in lines], names)
+    else:
+        try:
+            # Empty fields are missing values: spelling them `nan` in the text keeps the conversion in C.
+            flat = _fill_empty_fields(body).replace("\n", ",").split(",")
+            values = np.array(flat, dtype=np.float64).reshape(len(lines), width)
+        except ValueError:
+            values = _parse_cells([line.split(",") for line in lines], names)  # locate the bad cell
     if np.isinf(values).any():
         row, column = (int(i) for i in np.argwhere(np.isinf(values))[0])
         cell = lines[row].split(",")[column]
@@ -239,6 +243,11 @@ def _parse_cells(rows: list[list[str]], names: list[str]) -> np.ndarray:
                 raise BadRequestError(
                     f"row {r + 1}, column {c + 1} ({names[c]}): {_shown(cell)} is not a number"
                 ) from None
+            if math.isnan(values[r, c]):
+                raise BadRequestError(
+                    f"row {r + 1}, column {c + 1} ({names[c]}): {_shown(cell)} is not a number; "
+                    "leave the field empty for a missing value"
+                )
     return values
 
 

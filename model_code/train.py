@@ -8,7 +8,7 @@ per validation metric (`validation:auc=0.912345;`) for the job's MetricDefinitio
 (model_code/metric_definitions.py). Bad data writes a one-line reason to the failure file, which
 SageMaker reports as the job's FailureReason, and exits non-zero.
 
-Only numpy, xgboost and the standard library: this file ships alone into the container.
+Only numpy, xgboost and the standard library: `model_code/` ships alone into the container.
 """
 
 from __future__ import annotations
@@ -167,6 +167,8 @@ def read_csv_file(path: Path, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
         row = line.split(",")
         if len(row) != len(header):
             raise DataError(f"{path.name} line {number}: {len(row)} fields, the header has {len(header)}")
+        if "n" in line or "N" in line:
+            _reject_spelled_nan(path.name, number, header, row)
         cells.append([cell.strip() or "nan" for cell in row])
     if not cells:
         return np.empty((0, len(schema.features))), np.empty(0, dtype=np.int8)
@@ -186,6 +188,16 @@ def read_csv_file(path: Path, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path.name} line {row + 2}: label '{schema.label}' must be 0 or 1, got {shown!r}")
     features = values[:, [header.index(name) for name in schema.features]]
     return features, label.astype(np.int8)
+
+
+def _reject_spelled_nan(name: str, number: int, header: list[str], row: list[str]) -> None:
+    """Only an empty field is a missing value (docs/contracts.md); `nan` in the text is a mistake."""
+    for column, cell in zip(header, row, strict=True):
+        if cell.strip().lstrip("+-").lower() == "nan":
+            raise DataError(
+                f"{name} line {number}, column '{column}': {cell.strip()!r} is not a number; "
+                "leave the field empty for a missing value"
+            )
 
 
 def _raise_first_bad_cell(name: str, header: list[str], cells: list[list[str]]) -> None:

@@ -80,8 +80,8 @@ class HealthTargets:
         """The names the stacks derive from these settings; `endpoint` overrides the endpoint's."""
         return cls(
             project=settings.project_name,
-            endpoint=endpoint or settings.name("endpoint"),
-            model_package_group=settings.name("models"),
+            endpoint=endpoint or settings.endpoint_name,
+            model_package_group=settings.model_package_group_name,
             alarm_prefix=alarm_name_prefix(settings.project_name),
         )
 
@@ -226,7 +226,7 @@ class TimeRange:
 
 def endpoint_dimensions(endpoint: str) -> list[dict[str, str]]:
     """The dimensions SageMaker publishes endpoint metrics under (FACTS §2)."""
-    return [{"Name": m.DIM_ENDPOINT, "Value": endpoint}, {"Name": "VariantName", "Value": m.VARIANT_NAME}]
+    return [{"Name": m.DIM_ENDPOINT, "Value": endpoint}, {"Name": m.DIM_VARIANT, "Value": m.VARIANT_NAME}]
 
 
 def metric_queries(

@@ -178,7 +178,7 @@ def _running_training_jobs(session: Any, scope: Scope) -> Iterator[Leftover]:
 
 
 def _buckets(session: Any, scope: Scope) -> Iterator[Leftover]:
-    # Bucket listing is global; CDK names our buckets after their stacks, `<project>-<stack>-...`.
+    # Bucket listing is global; our buckets are named `<project>-<purpose>-<account>-<region>`.
     for page in _pages(session.client("s3"), "list_buckets"):
         for bucket in page["Buckets"]:
             if bucket["Name"].startswith(scope.prefix):

@@ -11,6 +11,8 @@ SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 # MemoryUtilization of serverless endpoints is published here, not in AWS/SageMaker.
 ENDPOINT_INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 VARIANT_NAME = "AllTraffic"
+DIM_ENDPOINT = "EndpointName"
+DIM_VARIANT = "VariantName"
 
 INVOCATIONS = "Invocations"  # Sum = request count
 INVOCATION_4XX = "Invocation4XXErrors"  # 1/0 per request: Average = client-error rate
@@ -24,7 +26,6 @@ MICROSECONDS_PER_MS = 1000
 
 # --- Published by our drift job -----------------------------------------------------------------
 DRIFT_NAMESPACE = "MLOps/Drift"
-DIM_ENDPOINT = "EndpointName"
 DIM_FEATURE = "Feature"
 SCORE_FEATURE = "prediction_score"  # the prediction score is reported as one more "feature"
 

@@ -168,6 +168,7 @@ NAMES_HINT = "expected 15 (tenure_months, contract_months"
         ),
         ('{"instances": [' + "[" + "1," * 14 + "true]]}", "application/json", 400, "'true' is not a number or null"),
         ('{"instances": [' + "[" + "1," * 14 + "NaN]]}", "application/json", 400, "NaN is not a number in JSON"),
+        ("1," * 14 + "nan", "text/csv", 400, "row 1, column 15 (dependents): 'nan' is not a number; leave the field"),
         (
             '{"instances": [' + "[" + "1," * 14 + "1e999]]}",
             "application/json",

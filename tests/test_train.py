@@ -162,6 +162,10 @@ def csv_with(line_number: int, line: str) -> str:
             {"train/train.csv": csv_with(5, "abc," + "1," * 14 + "0")},
             "train.csv line 5, column 'tenure_months': 'abc' is not a number",
         ),
+        (
+            {"train/train.csv": csv_with(6, "NaN," + "1," * 14 + "0")},
+            "train.csv line 6, column 'tenure_months': 'NaN' is not a number; leave the field empty",
+        ),
         ({"train/train.csv": csv_with(1, "contract_months,churned")}, "train.csv: missing column(s) 'tenure_months'"),
         (
             {"train/train.csv": csv_with(9, "1," * 15 + "2")},

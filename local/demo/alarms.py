@@ -31,7 +31,7 @@ def rule_dimensions(rule: AlarmRule, endpoint_name: str) -> list[dict[str, str]]
 
     dimensions = [{"Name": m.DIM_ENDPOINT, "Value": endpoint_name}]
     if rule.dimensions == ENDPOINT_DIMENSIONS:
-        dimensions.append({"Name": "VariantName", "Value": m.VARIANT_NAME})
+        dimensions.append({"Name": m.DIM_VARIANT, "Value": m.VARIANT_NAME})
     return dimensions
 
 
@@ -115,7 +115,7 @@ def endpoint_metric_data(settings: Settings, result: DemoResult, traffic: PhaseT
     """The phase's endpoint metrics as CloudWatch statistic sets (what SageMaker would have published)."""
     dimensions = [
         {"Name": m.DIM_ENDPOINT, "Value": settings.endpoint_name},
-        {"Name": "VariantName", "Value": m.VARIANT_NAME},
+        {"Name": m.DIM_VARIANT, "Value": m.VARIANT_NAME},
     ]
     units = {
         m.MODEL_LATENCY: "Microseconds",

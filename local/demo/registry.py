@@ -50,7 +50,7 @@ def training_run_properties(
         "TrainChannelUri": f"{data_prefix}/train/",
         "ValidationChannelUri": f"{data_prefix}/validation/",
         "OutputPath": f"s3://{bucket}/{naming.MODELS_PREFIX}",
-        "ModelPackageGroupName": settings.name("models"),
+        "ModelPackageGroupName": settings.model_package_group_name,
         "MinValidationAuc": str(settings.min_validation_auc),
         "ServingEnvironment": json.dumps(serving_environment),
         "ArtifactBucket": bucket,
@@ -99,7 +99,7 @@ def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) 
     code_key = f"{naming.CODE_PREFIX}/{trained.code_hash[:16]}/{trained.sourcedir.name}"
     s3.upload_file(str(trained.sourcedir), bucket, code_key)
 
-    group = settings.name("models")
+    group = settings.model_package_group_name
     sagemaker.create_model_package_group(
         ModelPackageGroupName=group,
         ModelPackageGroupDescription=f"Model versions of {settings.project_name}, gated on validation AUC",
