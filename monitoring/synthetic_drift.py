@@ -16,11 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from model_code.train import distribution_baseline
 from monitoring.capture import CAPTURE_MARKER, CAPTURE_VERSION
 from monitoring.drift_query import iso_utc
-
-N_BINS = 20
-SCORE_NAME = "prediction_score"
+from monitoring.metrics import SCORE_FEATURE as SCORE_NAME
 
 
 @dataclass(frozen=True)
@@ -84,33 +83,15 @@ def sample(
     return x, score
 
 
-def _distribution(name: str, values: np.ndarray, value_range: tuple[float, float]) -> dict[str, Any]:
-    values = values[np.isfinite(values)]
-    quantiles = np.quantile(values, np.arange(1, N_BINS) / N_BINS)
-    edges = np.unique(quantiles)
-    # Drop a top edge equal to the maximum: its bin above would be empty by construction.
-    edges = edges[edges < values.max()]
-    counts = np.bincount(np.searchsorted(edges, values, side="left"), minlength=len(edges) + 1)
-    return {
-        "name": name,
-        "edges": [float(e) for e in edges],
-        "shares": [float(c) / len(values) for c in counts],
-        "mean": float(values.mean()),
-        "std": float(values.std()),
-        "min": float(values.min()),
-        "max": float(values.max()),
-        "range": [float(value_range[0]), float(value_range[1])],
-    }
-
-
 def baseline_document(x: np.ndarray, score: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
     """`baseline.json` content for a reference sample (quantile edges, shares, moments, range)."""
-    features = [_distribution(name, x[:, j], FAMILIES[j % len(FAMILIES)].range) for j, name in enumerate(names)]
+    # The training script's own writer, so drift tests run on baselines exactly as train.py makes them.
+    features = [distribution_baseline(name, x[:, j], FAMILIES[j % len(FAMILIES)].range) for j, name in enumerate(names)]
     return {
         "version": 1,
         "n_rows": int(x.shape[0]),
         "features": features,
-        "score": _distribution(SCORE_NAME, score, (0.0, 1.0)),
+        "score": distribution_baseline(SCORE_NAME, score, (0.0, 1.0)),
     }
 
 
