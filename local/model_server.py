@@ -36,7 +36,8 @@ from typing import Any
 READY_MARKER = "MLOPS_LOCAL_ENDPOINT_READY"
 VARIANT_NAME = "AllTraffic"
 LOCAL_ACCOUNT = "000000000000"
-LOCAL_REGION = "us-east-1"
+LOCAL_REGION = "us-east-1"  # the region the local mode reports (training environment, endpoint, ARNs)
+DEFAULT_ENDPOINT_NAME = "local-endpoint"
 MAX_BODY_BYTES = 6_291_456  # InvokeEndpoint's BodyBlob limit (botocore sagemaker-runtime service model)
 _RUNTIME_ROUTE = re.compile(r"^/endpoints/([^/]+)/invocations$")
 
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--code-dir", required=True, help="the submit directory holding inference.py")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
-    parser.add_argument("--endpoint-name", default="local-endpoint")
+    parser.add_argument("--endpoint-name", default=DEFAULT_ENDPOINT_NAME)
     args = parser.parse_args(argv)
 
     import waitress

@@ -23,10 +23,6 @@ class RequestProcessor:
         """All request headers, names as the client sent them."""
         return self._headers
 
-    def get_request_property(self, key: str) -> str | None:
-        """One request header, or None."""
-        return self._headers.get(key)
-
 
 class RequestContext:
     """A single-request MMS context: system properties in, response status and content type out."""
@@ -42,7 +38,6 @@ class RequestContext:
         self.request_processor = [RequestProcessor(headers or {})]
         self._status: tuple[int | None, str | None] = (None, None)
         self._content_type: str | None = None
-        self._response_headers: dict[str, str] = {}
 
     def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
         """Called by the Transformer when a handler raised: the error's status and reason phrase."""
@@ -59,11 +54,3 @@ class RequestContext:
     def get_response_content_type(self, idx: int = 0) -> str | None:
         """The response's media type, if the handler set one."""
         return self._content_type
-
-    def set_response_header(self, idx: int, key: str, value: str) -> None:
-        """An extra response header."""
-        self._response_headers[key] = value
-
-    def get_response_headers(self, idx: int = 0) -> dict[str, str]:
-        """Extra response headers set by the handler."""
-        return self._response_headers

@@ -16,7 +16,6 @@ import fcntl
 import hashlib
 import http.client
 import os
-import re
 import select
 import shutil
 import signal
@@ -31,12 +30,11 @@ from pathlib import Path
 from types import TracebackType
 
 from local.capture_files import CaptureBatcher
-from local.model_server import READY_MARKER
+from local.model_server import DEFAULT_ENDPOINT_NAME, LOCAL_REGION, READY_MARKER
+from local.training import MODEL_CODE_DIR
+from monitoring.capture import ENDPOINT_NAME_PATTERN
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-MODEL_CODE_DIR = REPO_ROOT / "model_code"
-DEFAULT_ENDPOINT_NAME = "local-endpoint"
-ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")  # CreateEndpoint's EndpointName pattern
 MAX_PENDING_RECORDS = 5_000  # write a capture batch at this size even while traffic continues (~50 ms of work)
 FLUSH_INTERVAL_S = 1.0  # and at the latest this long after its first record, once the pipe is idle
 _READ_POLL_S = 0.05
@@ -68,7 +66,7 @@ class LocalEndpoint:
         log: Callable[[str], None] = _default_log,
         startup_timeout_s: float = 60.0,
     ) -> None:
-        if not ENDPOINT_NAME.fullmatch(endpoint_name):
+        if not ENDPOINT_NAME_PATTERN.fullmatch(endpoint_name):
             raise LocalEndpointError(f"endpoint name must be 1-63 letters, digits or hyphens, got {endpoint_name!r}")
         self.model_tar = Path(model_tar)
         self.endpoint_name = endpoint_name
@@ -123,16 +121,27 @@ class LocalEndpoint:
         self.stop()
 
     def start(self) -> LocalEndpoint:
-        """Extract the model, start the server and wait until /ping answers 200."""
+        """Extract the model, start the server and wait until /ping answers 200.
+
+        Whatever interrupts the start (a failure, Ctrl-C, SIGTERM turned into KeyboardInterrupt)
+        stops the server first, so no child process, bound port or scratch directory is left.
+        """
         if self._process is not None:
             raise LocalEndpointError("the endpoint is already running")
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
         self._scratch = tempfile.mkdtemp(prefix="mlops-local-endpoint-")
         model_dir = Path(self._scratch) / "model"
         try:
             with tarfile.open(self.model_tar, "r:gz") as archive:
                 archive.extractall(model_dir, filter="data")
         except (OSError, tarfile.TarError) as exc:
-            self._cleanup()
             raise LocalEndpointError(f"cannot read model artifact {self.model_tar}: {exc}") from None
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SAGEMAKER_", "MLOPS_", "PYTHONPATH"))}
         env.update(
@@ -140,7 +149,7 @@ class LocalEndpoint:
                 # The hosting environment of the model package (docs/contracts.md).
                 "SAGEMAKER_PROGRAM": "inference.py",
                 "SAGEMAKER_SUBMIT_DIRECTORY": str(self._code_dir.resolve()),
-                "SAGEMAKER_REGION": "us-east-1",
+                "SAGEMAKER_REGION": LOCAL_REGION,
                 "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
                 "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/json",
                 "MLOPS_CAPTURE_PERCENT": str(self._capture_percent),
@@ -184,11 +193,10 @@ class LocalEndpoint:
         while not self._ready.wait(0.02):
             if self._process.poll() is not None or time.monotonic() > deadline:
                 reason = "exited" if self._process.poll() is not None else "did not start in time"
-                self.stop()
+                self.stop()  # first, so that the stderr reader has taken the last lines
                 tail = "\n".join(self._stderr_tail[-15:])
                 raise LocalEndpointError(f"local model server {reason}:\n{tail}")
         self._wait_for_ping(deadline)
-        return self
 
     def _wait_for_ping(self, deadline: float) -> None:
         while True:
@@ -202,7 +210,6 @@ class LocalEndpoint:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                self.stop()
                 raise LocalEndpointError("local model server does not answer /ping")
             time.sleep(0.02)
 
@@ -242,7 +249,8 @@ class LocalEndpoint:
                     process.wait()
             self.exit_code = process.returncode
             for thread in self._threads:
-                thread.join(timeout=10)
+                if thread.ident is not None:  # an interrupted start may not have started it
+                    thread.join(timeout=10)
             for stream in (process.stdout, process.stderr):
                 if stream is not None:
                     stream.close()
@@ -262,6 +270,11 @@ class LocalEndpoint:
         fd = self._process.stdout.fileno()
         buffer = b""
         while True:
+            # Take the flush ticket before polling: a pipe found idle afterwards proves that every
+            # line printed before that ticket was requested has been handled. Read after the poll,
+            # the ticket could cover lines printed in between, still unread.
+            with self._flush_lock:
+                requested = self._flush_requested
             readable, _, _ = select.select([fd], [], [], _READ_POLL_S)
             if readable:
                 chunk = os.read(fd, 1 << 16)
@@ -274,9 +287,7 @@ class LocalEndpoint:
                 if self._capture.pending >= MAX_PENDING_RECORDS:
                     self._capture.write()
                 continue
-            # The pipe is idle: everything the server printed so far has been handled.
-            with self._flush_lock:
-                requested = self._flush_requested
+            # The pipe is idle: everything the server printed before `requested` has been handled.
             if requested > self._flush_done or self._capture.pending_age_s >= FLUSH_INTERVAL_S:
                 self._capture.write()
             self._mark_flushed(requested)

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -28,13 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from local.model_server import LOCAL_REGION
 from model_code.metric_definitions import METRIC_DEFINITIONS
 
 MODEL_CODE_DIR = Path(__file__).resolve().parent.parent / "model_code"
 ENTRY_POINT = "train.py"
 CURRENT_HOST = "algo-1"
 FRAMEWORK_MODULE = "sagemaker_xgboost_container.training:main"
-LOCAL_REGION = "us-east-1"
 SOURCE_SUFFIXES = (".py", ".txt")  # what goes into the job's code dir (the sourcedir's files)
 
 
@@ -289,11 +290,20 @@ def run_training(
 def _run(
     command: list[str], cwd: Path, env: dict[str, str], echo: Callable[[str], None] | None, timeout_s: float
 ) -> tuple[int, str]:
-    """Run the job process, streaming its combined output; kill it after `timeout_s`."""
+    """Run the job process, streaming its combined output; kill it after `timeout_s`.
+
+    The process never outlives the call: if `echo` raises or Ctrl-C arrives, it is killed too.
+    """
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
-    timer = threading.Timer(timeout_s, process.kill)
+    timed_out = threading.Event()
+
+    def expire() -> None:
+        timed_out.set()
+        process.kill()
+
+    timer = threading.Timer(timeout_s, expire)
     timer.start()
     lines = []
     try:
@@ -305,9 +315,26 @@ def _run(
         exit_code = process.wait()
     finally:
         timer.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
     if exit_code < 0:
-        lines.append(f"training process killed after {timeout_s:.0f} s\n")
+        # Only our timer's kill is a timeout; any other signal (segfault, the OOM killer) is the job's own death.
+        lines.append(
+            f"training process killed after {timeout_s:g} s\n"
+            if timed_out.is_set()
+            else f"training process killed by {_signal_name(-exit_code)}\n"
+        )
     return exit_code, "".join(lines)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
 from pathlib import Path
-from types import FrameType
 from typing import Any
+
+from mlops_cli.signals import stop_on_sigterm
 
 
 def register(subparsers: Any) -> None:
@@ -21,20 +21,21 @@ def register(subparsers: Any) -> None:
         default=Path("demo-output"),
         help="directory for every output; cleared first when an earlier demo made it (default demo-output)",
     )
+    from mlops_stacks.settings import Settings
+
     demo.add_argument(
-        "--rows", type=int, default=None, help="training rows (default: the `synthetic_rows` setting, 20000)"
+        "--rows",
+        type=int,
+        default=None,
+        help=f"training rows (default: the `synthetic_rows` setting, {Settings().synthetic_rows})",
     )
     demo.add_argument("--skip-synth", action="store_true", help="do not synthesize the stacks (step 1)")
     demo.set_defaults(run=run_demo)
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; SIGTERM stops it as cleanly as Ctrl-C."""
     from local.demo import DemoOptions, run
 
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     return run(DemoOptions(workdir=args.workdir, rows=args.rows, skip_synth=args.skip_synth))

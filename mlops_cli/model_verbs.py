@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import Any
+
+from mlops_cli.signals import stop_on_sigterm
 
 
 def register(subparsers: Any) -> None:
     """Add the verbs to the `mlops` parser."""
+    # Both import only the standard library, so `mlops --help` stays fast.
+    from local.model_server import DEFAULT_ENDPOINT_NAME
+    from mlops_stacks.settings import Settings
+
+    defaults = Settings()
     data = subparsers.add_parser("data", help="write the synthetic data set (train.csv, validation.csv, schema.json)")
     data.add_argument("--out", required=True, type=Path, help="directory to write into")
-    data.add_argument("--rows", type=int, default=20000, help="rows in total, split 80/20 (default 20000)")
-    data.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
+    data.add_argument(
+        "--rows",
+        type=int,
+        default=defaults.synthetic_rows,
+        help=f"rows in total, split 80/20 (default {defaults.synthetic_rows})",
+    )
+    data.add_argument(
+        "--seed", type=int, default=defaults.data_seed, help=f"generator seed (default {defaults.data_seed})"
+    )
     data.add_argument("--drift", action="store_true", help="shift the drifting features (for drift demos)")
     data.set_defaults(run=run_data)
 
@@ -33,7 +45,9 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--model", required=True, type=Path, help="model.tar.gz from `mlops train`")
     serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
     serve.add_argument("--capture-dir", type=Path, help="write captured requests here, in the S3 layout")
-    serve.add_argument("--endpoint-name", default="local-endpoint", help="name in the runtime route and capture paths")
+    serve.add_argument(
+        "--endpoint-name", default=DEFAULT_ENDPOINT_NAME, help="name in the runtime route and capture paths"
+    )
     serve.set_defaults(run=run_serve)
 
 
@@ -87,10 +101,6 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM, then stop the server and write the last capture batch."""
     if not args.local:
@@ -100,22 +110,30 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     from local.serving import LocalEndpoint, LocalEndpointError
 
-    signal.signal(signal.SIGTERM, _interrupt)
-    endpoint = LocalEndpoint(args.model, port=args.port, capture_dir=args.capture_dir, endpoint_name=args.endpoint_name)
+    stop_on_sigterm()
+    try:
+        endpoint = LocalEndpoint(
+            args.model, port=args.port, capture_dir=args.capture_dir, endpoint_name=args.endpoint_name
+        )
+    except LocalEndpointError as exc:  # the constructor checks only the name
+        print(f"mlops serve: --endpoint-name: {exc}", file=sys.stderr)
+        return 2
+    # Start inside the try: Ctrl-C or SIGTERM while the server loads is a clean stop, not a traceback.
+    started = False
     try:
         endpoint.start()
-    except LocalEndpointError as exc:
-        print(f"mlops serve: {exc}", file=sys.stderr)
-        return 1
-    print(f"serving {args.model} at {endpoint.url}: GET /ping, POST /invocations, ", end="")
-    print(f"POST /endpoints/{args.endpoint_name}/invocations; Ctrl-C stops", flush=True)
-    try:
+        started = True
+        print(f"serving {args.model} at {endpoint.url}: GET /ping, POST /invocations, ", end="")
+        print(f"POST /endpoints/{args.endpoint_name}/invocations; Ctrl-C stops", flush=True)
         code = endpoint.wait()
         print(f"mlops serve: the model server exited with code {code}", file=sys.stderr)
+        return 1
+    except LocalEndpointError as exc:
+        print(f"mlops serve: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
     finally:
         endpoint.stop()
-        if args.capture_dir is not None:
+        if started and args.capture_dir is not None:
             print(f"captured {endpoint.captured_records} records under {args.capture_dir}")

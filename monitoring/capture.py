@@ -29,7 +29,7 @@ PARTITION_FORMAT = "yyyy/MM/dd/HH"
 PARTITION_STRFTIME = "%Y/%m/%d/%H"
 
 # SageMaker endpoint names (CreateEndpoint): letters, digits and hyphens; no path tricks.
-_ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+ENDPOINT_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 _BATCH_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 
@@ -112,7 +112,7 @@ def partition_key(record: Mapping[str, Any], endpoint: str) -> str:
 
 
 def _check_endpoint(endpoint: str) -> None:
-    if not _ENDPOINT_NAME.fullmatch(endpoint):
+    if not ENDPOINT_NAME_PATTERN.fullmatch(endpoint):
         raise ValueError(f"endpoint name must be 1-63 letters, digits or hyphens, got {endpoint!r}")
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from botocore.config import Config
 
 from dataset import write_dataset
+from local.model_server import LOCAL_REGION
 from local.training import TrainingResult, run_training
 
 SMALL_ROWS = 3000
@@ -75,12 +76,16 @@ def xgboost_scores(features: np.ndarray) -> np.ndarray:
 
 
 def runtime_client(endpoint_url: str) -> object:
-    """The unmodified boto3 sagemaker-runtime client pointed at a local endpoint (dummy credentials)."""
+    """The unmodified boto3 sagemaker-runtime client pointed at a local endpoint (dummy credentials).
+
+    One attempt per request (botocore's `max_attempts` counts retries): a retry would send a
+    request twice, capture it twice and hide what the server answered.
+    """
     return boto3.client(
         "sagemaker-runtime",
         endpoint_url=endpoint_url,
-        region_name="us-east-1",
+        region_name=LOCAL_REGION,
         aws_access_key_id="local",
         aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 1}),
+        config=Config(retries={"total_max_attempts": 1}),
     )

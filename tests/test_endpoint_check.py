@@ -14,9 +14,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from dataset import FEATURE_NAMES
 from local.serving import LocalEndpoint
@@ -30,21 +28,9 @@ from monitoring.endpoint_check import (
     csv_probe_rows,
     synthetic_probe_rows,
 )
-from tests.model_fixtures import small_dataset, trained_model
+from tests.model_fixtures import runtime_client, small_dataset, trained_model
 
 ENDPOINT = "churn-check"
-
-
-def runtime_client(url: str) -> object:
-    """The boto3 runtime client, one attempt per request: a retry would hide what the server answered."""
-    return boto3.client(
-        "sagemaker-runtime",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
 
 
 @pytest.fixture(scope="module")

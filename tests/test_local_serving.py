@@ -19,6 +19,7 @@ import pytest
 
 from local.capture_files import CaptureBatcher
 from local.serving import LocalEndpoint, LocalEndpointError
+from mlops_cli.signals import raise_keyboard_interrupt
 from tests.model_fixtures import csv_body, runtime_client, trained_model, validation_features, xgboost_scores
 
 ENDPOINT = "churn-local"
@@ -219,6 +220,32 @@ def test_stopping_the_endpoint_ends_the_server_cleanly_and_frees_the_port() -> N
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
 
 
+class SignalledDuringPingWait(LocalEndpoint):
+    """A real endpoint that receives SIGTERM (as `mlops serve` handles it) once the server has bound its port."""
+
+    def _wait_for_ping(self, deadline: float) -> None:
+        assert self._process is not None and self._scratch is not None
+        self.seen = (self._process.pid, self.port, Path(self._scratch))
+        signal.raise_signal(signal.SIGTERM)
+        super()._wait_for_ping(deadline)
+
+
+def test_an_interrupted_start_stops_the_server_frees_the_port_and_removes_its_files() -> None:
+    previous = signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
+    try:
+        starting = SignalledDuringPingWait(trained_model().model_tar)
+        with pytest.raises(KeyboardInterrupt):
+            starting.start()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    pid, port, scratch = starting.seen
+    assert starting.exit_code == 0  # stopped with SIGTERM, not left running
+    with pytest.raises(ProcessLookupError):  # and reaped: no zombie either
+        os.kill(pid, 0)
+    assert free_port_is_bindable(port)
+    assert not scratch.exists()
+
+
 def test_an_endpoint_name_sagemaker_would_refuse_is_refused() -> None:
     with pytest.raises(LocalEndpointError, match="letters, digits or hyphens"):
         LocalEndpoint(trained_model().model_tar, endpoint_name="my_endpoint")
@@ -266,3 +293,21 @@ def test_mlops_serve_captures_and_exits_cleanly_on_a_signal(tmp_path: Path, stop
     while not free_port_is_bindable(port) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert free_port_is_bindable(port)
+
+
+def test_flush_capture_waits_for_lines_printed_while_the_reader_was_between_polls(tmp_path: Path) -> None:
+    rows = 5
+    with LocalEndpoint(trained_model().model_tar, capture_dir=tmp_path, endpoint_name=ENDPOINT) as running:
+        assert running.flush_capture() == 0
+        # Holding the reader's lock parks the reader thread on it for the rest of its idle poll (it
+        # polls every 50 ms); the request's capture lines then reach the pipe while it is parked, the
+        # window where a reader that read its flush ticket after polling reported them as flushed.
+        with running._flush_lock:
+            time.sleep(0.3)
+            status, _, _ = post(
+                running, "/invocations", csv_body(validation_features(rows)).encode(), {"Content-Type": "text/csv"}
+            )
+            assert status == 200
+            # The lock is re-entrant, so the flush runs while the reader is still parked.
+            assert running.flush_capture() == rows
+    assert len(read_capture(tmp_path)) == rows

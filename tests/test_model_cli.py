@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from local.model_server import DEFAULT_ENDPOINT_NAME
 from mlops_cli import model_verbs
+from mlops_stacks.settings import Settings
 from tests.model_fixtures import small_dataset
 
 
@@ -81,3 +83,22 @@ def test_mlops_serve_refuses_without_local_and_a_missing_model(
     assert "only --local is supported" in capsys.readouterr().err
     assert run(["serve", "--local", "--model", str(tmp_path / "model.tar.gz"), "--port", "0"]) == 1
     assert "cannot read model artifact" in capsys.readouterr().err
+
+
+def test_mlops_serve_refuses_an_endpoint_name_sagemaker_would_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["serve", "--local", "--model", str(tmp_path / "model.tar.gz"), "--endpoint-name", "my_endpoint"]
+    assert run(argv) == 2
+    err = capsys.readouterr().err
+    assert "mlops serve: --endpoint-name: endpoint name must be 1-63 letters, digits or hyphens" in err
+    assert "Traceback" not in err
+
+
+def test_mlops_data_defaults_come_from_the_settings() -> None:
+    parser = argparse.ArgumentParser(prog="mlops")
+    model_verbs.register(parser.add_subparsers(dest="verb", required=True))
+    args = parser.parse_args(["data", "--out", "x"])
+    defaults = Settings()
+    assert (args.rows, args.seed) == (defaults.synthetic_rows, defaults.data_seed)
+    assert parser.parse_args(["serve", "--model", "m"]).endpoint_name == DEFAULT_ENDPOINT_NAME

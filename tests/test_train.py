@@ -5,11 +5,14 @@ from __future__ import annotations
 import ast
 import itertools
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -279,3 +282,45 @@ def test_model_code_parses_as_python_3_10_the_containers_version() -> None:
         text=True,
     )
     assert check.returncode == 0, check.stderr
+
+
+def code_dir_with(tmp_path: Path, train_py: str) -> Path:
+    """A submit directory whose train.py is the given script (the runner copies .py files)."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text(train_py)
+    return code
+
+
+def test_a_job_killed_by_a_signal_is_reported_with_the_signal_not_as_a_timeout(tmp_path: Path) -> None:
+    # What a segfault or the OOM killer looks like from outside: the process dies of a signal.
+    script = "import os, signal\nprint('loading', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n"
+    with pytest.raises(TrainingFailed) as raised:
+        run_training(small_dataset(), tmp_path / "out", code_dir=code_dir_with(tmp_path, script), timeout_s=60)
+    assert raised.value.exit_code == -9
+    assert raised.value.reason.endswith("exit code -9: training process killed by SIGKILL")
+    assert "killed after" not in raised.value.log_tail
+
+
+def test_a_job_over_its_time_limit_is_killed_and_reported_as_a_timeout(tmp_path: Path) -> None:
+    script = "import time\nprint('training', flush=True)\ntime.sleep(60)\n"
+    started = time.monotonic()
+    with pytest.raises(TrainingFailed) as raised:
+        run_training(small_dataset(), tmp_path / "out", code_dir=code_dir_with(tmp_path, script), timeout_s=0.5)
+    assert time.monotonic() - started < 20
+    assert raised.value.exit_code == -signal.SIGKILL
+    assert raised.value.reason.endswith("training process killed after 0.5 s")
+
+
+def test_the_job_process_dies_with_the_runner_when_its_output_handler_fails(tmp_path: Path) -> None:
+    script = "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(60)\n"
+    pids: list[int] = []
+
+    def echo(line: str) -> None:
+        pids.append(int(line))
+        raise RuntimeError("terminal gone")
+
+    with pytest.raises(RuntimeError, match="terminal gone"):
+        run_training(small_dataset(), tmp_path / "out", code_dir=code_dir_with(tmp_path, script), echo=echo)
+    with pytest.raises(ProcessLookupError):  # killed and reaped, not left sleeping
+        os.kill(pids[0], 0)

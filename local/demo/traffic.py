@@ -68,7 +68,11 @@ def deploy_endpoint(aws: AwsEmulator, settings: Settings, registration: Registra
 
 
 def runtime_client(endpoint_url: str) -> Any:
-    """The unmodified boto3 `sagemaker-runtime` client pointed at the local endpoint (no retries)."""
+    """The unmodified boto3 `sagemaker-runtime` client pointed at the local endpoint (no retries).
+
+    One attempt in total: botocore's `max_attempts` counts retries, so 1 would send a timed-out
+    request twice and capture it twice.
+    """
     import boto3
     from botocore.config import Config
 
@@ -76,7 +80,7 @@ def runtime_client(endpoint_url: str) -> Any:
         "sagemaker-runtime",
         endpoint_url=endpoint_url,
         region_name=DEMO_REGION,
-        config=Config(retries={"max_attempts": 1}, read_timeout=30),
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=30),
         **DUMMY_CREDENTIALS,
     )
 
@@ -192,16 +196,12 @@ def serve_and_send(
             log=log_line,
         )
         started = time.perf_counter()
-        try:
-            # Not `with endpoint:` — Ctrl-C while it waits for /ping must stop the child too, and
-            # a context manager whose __enter__ is interrupted never runs its __exit__.
-            endpoint.start()
+        # start() stops the child itself when Ctrl-C arrives while it waits for /ping.
+        with endpoint:
             # What a serverless cold start reports as ModelSetupTime: until the model answers /ping.
             result.setup_time_us = (time.perf_counter() - started) * 1e6
             result.endpoint_url = endpoint.url
             send_traffic(endpoint, runtime_client(endpoint.url), settings.endpoint_name, plans, result, console)
-        finally:
-            endpoint.stop()
 
 
 def send_traffic(
