@@ -24,6 +24,7 @@ from moto.core.models import MockAWS
 
 from mlops_stacks.handlers.bucket_objects import EMPTY_BUCKET, TRAINING_DATA, handler
 from mlops_stacks.handlers.cfn_response import MAX_REASON_CHARS, MAX_RESPONSE_BYTES
+from tests.aws_fixtures import enum_checked_boto3
 
 REGION = "us-east-1"
 ASSETS = "cdk-hnb659fds-assets-123456789012-us-east-1"
@@ -160,7 +161,7 @@ def aws() -> Iterator[tuple[MockAWS, Any]]:
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             env.setenv(name, "testing")
         env.setenv("AWS_DEFAULT_REGION", REGION)
-        with mock_aws() as mock:
+        with mock_aws() as mock, enum_checked_boto3():
             yield mock, boto3.client("s3", region_name=REGION)
 
 

@@ -33,6 +33,7 @@ from monitoring.capture import capture_objects, write_capture_objects
 from monitoring.drift_engine_local import run_local_drift
 from monitoring.drift_query import DUCKDB, TimeWindow, build_drift_query, duckdb_files
 from monitoring.drift_stats import DriftThresholds
+from tests.aws_fixtures import enum_checked_boto3
 
 REGION = "us-east-1"
 BUCKET = "mlops-bucket"
@@ -45,10 +46,11 @@ SERVERLESS_PAYLOAD_BYTES = 4 * 1024 * 1024
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto with the enum checks of the real APIs, and the project's bucket."""
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
+    with mock_aws(), enum_checked_boto3():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield
 
@@ -438,6 +440,12 @@ def test_baseline_uri_in_the_environment_skips_the_registry_lookup(deployed: dic
         cloudwatch=boto3.client("cloudwatch"),
     )
     assert report["rows"] == 24 * 120
+
+
+@pytest.mark.parametrize("uri", ["baseline.json", "s3://bucket-only", "https://bucket/baseline.json"])
+def test_a_baseline_uri_that_is_not_an_s3_object_is_refused_naming_it(uri: str) -> None:
+    with pytest.raises(drift_job.DriftJobError, match=f"baseline URI: not an s3://bucket/key URI: '{uri}'"):
+        drift_job.read_baseline(None, uri)
 
 
 def test_the_baseline_is_found_through_endpoint_config_model_and_package(deployed: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import unicodedata
 import pytest
 from botocore.exceptions import ClientError
 
-from mlops_stacks.handlers.quality_gate import quality_gate
+from mlops_stacks.handlers.quality_gate import APPROVED, REJECTED, quality_gate, validation_auc
 from mlops_stacks.handlers.registration import (
     MAX_REGISTRY_FILE_BYTES,
     PropertyError,
@@ -32,6 +32,29 @@ from mlops_stacks.handlers.registration import (
 
 JOB = "churn-3f2a9c1d4e5b"
 ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py", "MLOPS_CAPTURE_PERCENT": "100", "MLOPS_MODEL_ID": JOB}
+
+
+def distribution(name: str, edges: list[float], shares: list[float], bounds: list[float]) -> dict[str, object]:
+    """One binned distribution of baseline.json (docs/contracts.md)."""
+    return {
+        "name": name,
+        "edges": edges,
+        "shares": shares,
+        "mean": 0.4,
+        "std": 0.2,
+        "min": 0.0,
+        "max": 1.0,
+        "range": bounds,
+    }
+
+
+BASELINE = {
+    "version": 1,
+    "n_rows": 16000,
+    "features": [distribution("tenure_months", [3.0, 12.0, 30.0], [0.2, 0.3, 0.3, 0.2], [0.0, 72.0])],
+    "score": distribution("prediction_score", [0.2, 0.5], [0.5, 0.3, 0.2], [0.0, 1.0]),
+}
+BASELINE_BYTES = json.dumps(BASELINE).encode()
 
 
 def raw_properties(**overrides: str) -> dict[str, str]:
@@ -192,7 +215,7 @@ def test_registry_files_are_streamed_out_of_the_archive_whatever_its_compression
         {
             "./model.ubj": b"\x7b" * 200_000,
             "./evaluation.json": b'{"validation": {"auc": 0.9}}',
-            "./baseline.json": b"{}",
+            "./baseline.json": BASELINE_BYTES,
         },
         mode,
     )
@@ -200,7 +223,55 @@ def test_registry_files_are_streamed_out_of_the_archive_whatever_its_compression
     files = registry_files_from_tar(ReadOnlyStream(data), "s3://b/model.tar.gz")
 
     assert files.evaluation_json() == {"validation": {"auc": 0.9}}
-    assert files.baseline_json() == {}
+    assert files.baseline == BASELINE_BYTES
+    baseline = files.baseline_json()
+    assert (baseline.n_rows, baseline.feature_names, baseline.score.name) == (
+        16000,
+        ["tenure_months"],
+        "prediction_score",
+    )
+
+
+def _with_feature(**changes: object) -> dict[str, object]:
+    """The valid baseline with its one feature changed."""
+    feature = distribution("tenure_months", [3.0, 12.0, 30.0], [0.2, 0.3, 0.3, 0.2], [0.0, 72.0])
+    return {**BASELINE, "features": [{**feature, **changes}]}
+
+
+@pytest.mark.parametrize(
+    ("document", "named"),
+    [
+        ({}, "baseline `version` must be 1, got None"),
+        ({**BASELINE, "score": None}, "baseline score must be an object"),
+        ({**BASELINE, "features": []}, "baseline `features` must be a non-empty list"),
+        (_with_feature(shares=[0.2, 0.3, 0.3, 0.3]), r"features\[0\] \(tenure_months\): `shares` must be non-negative"),
+        (
+            _with_feature(edges=[3.0, 30.0, 12.0]),
+            r"features\[0\] \(tenure_months\): `edges` must be strictly ascending",
+        ),
+        (_with_feature(std=None), r"features\[0\] \(tenure_months\): `std` must be a finite number"),
+    ],
+)
+def test_a_baseline_the_drift_job_could_not_use_fails_naming_the_field_and_the_archive(
+    document: dict[str, object], named: str
+) -> None:
+    data = tar_bytes(
+        {"evaluation.json": b'{"validation": {"auc": 0.9}}', "baseline.json": json.dumps(document).encode()}
+    )
+    files = registry_files_from_tar(ReadOnlyStream(data), "s3://b/models/job/output/model.tar.gz")
+
+    with pytest.raises(TrainingRunError, match=named) as failure:
+        files.baseline_json()
+
+    assert "(in baseline.json of s3://b/models/job/output/model.tar.gz)" in str(failure.value)
+    assert "docs/contracts.md" in str(failure.value)
+
+
+def test_a_baseline_that_is_not_json_is_reported_with_its_name() -> None:
+    files = RegistryFiles(evaluation=b"{}", baseline=b"{version: 1", source="s3://b/m.tar.gz")
+
+    with pytest.raises(TrainingRunError, match=r"baseline baseline\.json of s3://b/m\.tar\.gz is not valid JSON"):
+        files.baseline_json()
 
 
 def test_an_archive_without_the_baseline_names_what_is_missing() -> None:
@@ -291,7 +362,7 @@ def test_a_description_is_one_line_within_1024_characters() -> None:
 def test_the_model_package_request_carries_digests_of_the_files_it_points_to() -> None:
     props = parse()
     evaluation = b'{"validation": {"auc": 0.8123}}'
-    files = RegistryFiles(evaluation=evaluation, baseline=b'{"version": 1}')
+    files = RegistryFiles(evaluation=evaluation, baseline=BASELINE_BYTES)
 
     request = model_package_request(
         props,
@@ -304,10 +375,40 @@ def test_the_model_package_request_carries_digests_of_the_files_it_points_to() -
     statistics = request["ModelMetrics"]["ModelQuality"]["Statistics"]
     assert statistics["ContentDigest"] == "sha256:" + hashlib.sha256(evaluation).hexdigest()
     baseline = request["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]
-    assert baseline["ContentDigest"] == "sha256:" + hashlib.sha256(b'{"version": 1}').hexdigest()
+    assert baseline["ContentDigest"] == "sha256:" + hashlib.sha256(BASELINE_BYTES).hexdigest()
     assert request["ModelApprovalStatus"] == "Approved"
     assert request["CustomerMetadataProperties"]["validation_auc"] == "0.8123"
     assert request["ModelPackageDescription"] == f"Training job {JOB}: validation AUC 0.8123 >= 0.7500"
+
+
+# --- quality gate ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "evaluation",
+    [
+        {"validation": {"auc": True}},
+        {"validation": {"auc": "0.9"}},
+        {"validation": {"auc": None}},
+        {"validation": 0.9},
+        {"validation": ["auc", 0.9]},
+        {"validation": None},
+        {},
+    ],
+)
+def test_an_evaluation_without_a_numeric_auc_is_rejected_not_crashed_on(evaluation: dict[str, object]) -> None:
+    decision = quality_gate(evaluation, 0.5)
+
+    assert (decision.status, decision.reason) == (REJECTED, "evaluation.json has no numeric validation.auc")
+    assert validation_auc(evaluation) is None
+
+
+@pytest.mark.parametrize(("auc", "status"), [(1, APPROVED), (0.75, APPROVED), (0.7499, REJECTED), (0, REJECTED)])
+def test_the_gate_compares_any_numeric_auc_with_the_threshold(auc: float, status: str) -> None:
+    evaluation = {"validation": {"auc": auc}}
+
+    assert quality_gate(evaluation, 0.75).status == status
+    assert validation_auc(evaluation) == float(auc)
 
 
 def _client_error(code: str, message: str) -> ClientError:

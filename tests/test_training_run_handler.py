@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.responses import EmptyResult
@@ -30,6 +31,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from mlops_stacks.handlers import training_run
 from mlops_stacks.handlers.registration import PropertyError, TrainingRunError, registration_key
 from mlops_stacks.handlers.training_run import MAX_MESSAGE_BYTES, is_complete, on_event
+from tests.aws_fixtures import enum_checked_boto3
 
 REGION = "us-east-1"
 BUCKET = "churn-data-123456789012"
@@ -100,7 +102,10 @@ class Aws:
 
 @pytest.fixture(scope="module")
 def mocked_aws() -> Any:
-    """One mock for the module (creating clients costs more than a test); `aws` resets it per test."""
+    """One mock for the module (creating clients costs more than a test); `aws` resets it per test.
+
+    Every client, the handlers' included, checks enum parameters as the real APIs do (moto does not).
+    """
     with pytest.MonkeyPatch.context() as patch:
         for key, value in {
             "AWS_ACCESS_KEY_ID": "testing",
@@ -118,7 +123,7 @@ def mocked_aws() -> Any:
         patch.setattr(SageMakerResponse, "delete_model_package", _delete_model_package, raising=False)
         training_run._clients.cache_clear()
         training_run._logs_client.cache_clear()
-        with mock_aws() as mock:
+        with mock_aws() as mock, enum_checked_boto3():
             yield mock, Aws(s3=boto3.client("s3"), sagemaker=boto3.client("sagemaker"), logs=boto3.client("logs"))
         training_run._clients.cache_clear()
         training_run._logs_client.cache_clear()
@@ -417,7 +422,7 @@ def test_a_running_job_is_not_complete_and_returns_no_data(aws: Aws) -> None:
 
 
 def test_a_failed_job_fails_the_deploy_at_the_first_poll_with_sagemakers_reason(aws: Aws) -> None:
-    event = start("Create", properties())
+    event = start("Create", properties(TrainingLogGroup=TRAINING_LOGS))
     reason = "AlgorithmError: ExecuteUserScriptError: ValueError: label column 'churned' not found. ".ljust(1024, "x")
     set_job(JOB, "Failed", failure_reason=reason)
 
@@ -427,7 +432,7 @@ def test_a_failed_job_fails_the_deploy_at_the_first_poll_with_sagemakers_reason(
     message = str(failure.value)
     assert f"training job {JOB} Failed" in message
     assert "label column 'churned' not found" in message
-    assert f"/aws/sagemaker/TrainingJobs, stream {JOB}/*" in message
+    assert f"See the log group {TRAINING_LOGS}, stream {JOB}/*" in message
     # SageMaker's 1024-character reason is cut so that the CloudFormation response fits in 4 KB.
     assert "x" * 800 not in message
     assert "xxx…" in message
@@ -449,7 +454,7 @@ def test_a_failure_reason_in_any_script_keeps_the_response_within_its_byte_limit
 
 
 def test_a_stopped_job_fails_the_deploy_and_says_why_it_stopped(aws: Aws) -> None:
-    event = start("Create", properties())
+    event = start("Create", properties(TrainingLogGroup="/custom/training-logs"))
     set_job(JOB, "Stopped", secondary="MaxRuntimeExceeded")
 
     with pytest.raises(TrainingRunError) as failure:
@@ -457,6 +462,8 @@ def test_a_stopped_job_fails_the_deploy_and_says_why_it_stopped(aws: Aws) -> Non
 
     assert f"training job {JOB} Stopped (MaxRuntimeExceeded)" in str(failure.value)
     assert "it ran longer than MaxRuntimeSeconds=1800" in str(failure.value)
+    # The log group named in the properties, the one the construct grants access to.
+    assert f"See the log group /custom/training-logs, stream {JOB}/*" in str(failure.value)
 
 
 def test_a_job_past_its_deadline_is_stopped_and_fails_the_deploy(aws: Aws) -> None:
@@ -490,6 +497,31 @@ def test_an_artifact_without_evaluation_json_fails_with_the_contract_named(aws: 
 
     with pytest.raises(TrainingRunError, match=r"has no evaluation.json at its root.*docs/contracts.md"):
         is_complete(event, None)
+
+
+@pytest.mark.parametrize(
+    ("baseline", "named"),
+    [
+        ({}, "baseline `version` must be 1, got None"),
+        ({**BASELINE, "score": {**BASELINE["score"], "shares": [0.5, 0.5]}}, r"score \(prediction_score\): `shares`"),
+    ],
+)
+def test_a_baseline_the_drift_job_could_not_use_fails_the_deploy_before_anything_is_registered(
+    aws: Aws, baseline: dict[str, Any], named: str
+) -> None:
+    event = start("Create", properties())
+    files = {
+        "evaluation.json": json.dumps(evaluation_doc(0.91)).encode(),
+        "baseline.json": json.dumps(baseline).encode(),
+    }
+    upload_model(aws, files=files)
+
+    with pytest.raises(TrainingRunError, match=named) as failure:
+        is_complete(event, None)
+
+    assert f"baseline.json of s3://{BUCKET}/models/{JOB}/output/model.tar.gz" in str(failure.value)
+    assert packages(aws) == []
+    assert aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="registry/").get("KeyCount") == 0
 
 
 # --- registration --------------------------------------------------------------------------------
@@ -718,6 +750,41 @@ def overdue(event: dict[str, Any]) -> dict[str, Any]:
         **event,
         "Data": {**event["Data"], "DeleteRequestedAt": (datetime.now(UTC) - timedelta(hours=1)).isoformat()},
     }
+
+
+def test_the_fake_aws_refuses_an_enum_value_that_aws_refuses_for_the_handlers_clients_too(aws: Aws) -> None:
+    handler_sagemaker, _ = training_run._clients()
+
+    for client in (aws.sagemaker, handler_sagemaker):
+        with pytest.raises(ClientError) as refused:
+            client.list_model_packages(ModelPackageGroupName=GROUP, ModelPackageType="VERSIONED")
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+        assert "Value 'VERSIONED' at 'ModelPackageType'" in str(refused.value)
+        assert "[Versioned, Unversioned, Both]" in str(refused.value)
+        assert (
+            client.list_model_packages(ModelPackageGroupName=GROUP, ModelPackageType="Versioned")[
+                "ModelPackageSummaryList"
+            ]
+            == []
+        )
+
+
+def test_the_fake_aws_checks_enum_values_nested_in_a_request(aws: Aws) -> None:
+    at = "InferenceSpecification.SupportedRealtimeInferenceInstanceTypes.2"
+    with pytest.raises(
+        ClientError, match=rf"2 validation errors.*'approved' at 'ModelApprovalStatus'.*'ml\.m5\.huge' at '{at}'"
+    ):
+        aws.sagemaker.create_model_package(
+            ModelPackageGroupName=GROUP,
+            ModelApprovalStatus="approved",
+            InferenceSpecification={
+                "Containers": [{"Image": IMAGE}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["application/json"],
+                "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large", "ml.m5.huge"],
+            },
+        )
+    assert packages(aws) == []
 
 
 def test_delete_waits_while_a_version_is_still_deleting(aws: Aws) -> None:

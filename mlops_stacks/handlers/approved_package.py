@@ -17,12 +17,12 @@ from typing import Any
 import boto3
 
 from mlops_stacks.handlers.cfn_response import respond
+from mlops_stacks.handlers.quality_gate import APPROVED
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
 RESOURCE_TYPE = "Custom::ApprovedModelPackage"
-APPROVED = "Approved"
 
 
 class NoApprovedVersion(LookupError):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from mlops_stacks.handlers.registration import TrainingRunError, split_s3_uri
 from mlops_stacks.settings import Settings
 from monitoring.baseline import Baseline, baseline_from_bytes
 from monitoring.drift_query import ATHENA, TimeWindow, athena_table, build_drift_query
@@ -111,9 +112,10 @@ def find_baseline_uri(sagemaker: Any, endpoint: str) -> str:
 
 def read_baseline(s3: Any, uri: str) -> Baseline:
     """Load a baseline from `s3://bucket/key`."""
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise DriftJobError(f"baseline URI must be s3://bucket/key, got {uri!r}")
-    bucket, key = uri[5:].split("/", 1)
+    try:
+        bucket, key = split_s3_uri(uri)
+    except TrainingRunError as err:
+        raise DriftJobError(f"baseline URI: {err}") from None
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return baseline_from_bytes(body, uri)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,18 @@ class GateDecision:
         return self.status == APPROVED
 
 
-def quality_gate(evaluation: dict[str, Any], min_validation_auc: float) -> GateDecision:
+def validation_auc(evaluation: Mapping[str, Any]) -> float | None:
+    """validation.auc of evaluation.json, or None when it is missing or not a number."""
+    validation = evaluation.get("validation")
+    auc = validation.get("auc") if isinstance(validation, Mapping) else None
+    # bool is an int to Python, but `true` is no AUC.
+    return float(auc) if isinstance(auc, int | float) and not isinstance(auc, bool) else None
+
+
+def quality_gate(evaluation: Mapping[str, Any], min_validation_auc: float) -> GateDecision:
     """Approve when the validation AUC in `evaluation.json` reaches the threshold."""
-    auc = evaluation.get("validation", {}).get("auc")
-    if not isinstance(auc, int | float):
+    auc = validation_auc(evaluation)
+    if auc is None:
         return GateDecision(REJECTED, "evaluation.json has no numeric validation.auc")
     if auc >= min_validation_auc:
         return GateDecision(APPROVED, f"validation AUC {auc:.4f} >= {min_validation_auc:.4f}")

@@ -20,7 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mlops_stacks.handlers.quality_gate import APPROVED, GateDecision
+from mlops_stacks.handlers.quality_gate import APPROVED, GateDecision, validation_auc
+from monitoring.baseline import BASELINE_FILE, Baseline, BaselineError, baseline_from_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +30,8 @@ JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 # CreateLogGroup.logGroupName (API service model).
 LOG_GROUP_PATTERN = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
 RUNNING_STATUSES = frozenset({"InProgress", "Stopping"})
-# Files of model.tar.gz that the registry needs (docs/contracts.md, "Training").
+# Files of model.tar.gz that the registry needs (docs/contracts.md, "Training"); the other is BASELINE_FILE.
 EVALUATION_FILE = "evaluation.json"
-BASELINE_FILE = "baseline.json"
 # Both are a few kB; the cap protects the Lambda's memory from a malformed artifact.
 MAX_REGISTRY_FILE_BYTES = 8 * 1024 * 1024
 SUPPORTED_CONTENT_TYPES = ["text/csv", "application/json"]
@@ -402,18 +402,28 @@ def artifact_exists(s3: Any, uri: str) -> bool:
 
 @dataclass(frozen=True)
 class RegistryFiles:
-    """evaluation.json and baseline.json as found in model.tar.gz, byte for byte."""
+    """evaluation.json and baseline.json as found in model.tar.gz, byte for byte; `source` names the archive."""
 
     evaluation: bytes
     baseline: bytes
+    source: str = "model.tar.gz"
 
     def evaluation_json(self) -> dict[str, Any]:
         """Parse evaluation.json (docs/contracts.md)."""
         return _parse_object(self.evaluation, EVALUATION_FILE)
 
-    def baseline_json(self) -> dict[str, Any]:
-        """Parse the drift baseline (docs/contracts.md)."""
-        return _parse_object(self.baseline, BASELINE_FILE)
+    def baseline_json(self) -> Baseline:
+        """Parse baseline.json and check it against docs/contracts.md, as the drift job will read it.
+
+        Registering a baseline the drift job cannot use would fail hours later, far from the cause;
+        here it fails the deploy with the feature and field that are wrong.
+        """
+        try:
+            return baseline_from_bytes(self.baseline, f"{BASELINE_FILE} of {self.source}")
+        except BaselineError as err:
+            raise TrainingRunError(
+                f"{err}; train.py must write the drift baseline as docs/contracts.md describes"
+            ) from None
 
 
 def _parse_object(data: bytes, name: str) -> dict[str, Any]:
@@ -453,7 +463,7 @@ def registry_files_from_tar(stream: Any, source: str) -> RegistryFiles:
             f"{source} has no {' or '.join(missing)} at its root; train.py must write them to the model "
             "directory (docs/contracts.md, Training)"
         )
-    return RegistryFiles(evaluation=found[EVALUATION_FILE], baseline=found[BASELINE_FILE])
+    return RegistryFiles(evaluation=found[EVALUATION_FILE], baseline=found[BASELINE_FILE], source=source)
 
 
 def read_registry_files(s3: Any, model_data_url: str) -> RegistryFiles:
@@ -512,13 +522,6 @@ def truncate_utf8(text: str, limit: int) -> str:
     if len(data) <= limit:
         return text
     return data[: limit - len("…".encode())].decode(errors="ignore") + "…"
-
-
-def validation_auc(evaluation: Mapping[str, Any]) -> float | None:
-    """validation.auc of evaluation.json, or None when it is missing or not a number."""
-    validation = evaluation.get("validation")
-    auc = validation.get("auc") if isinstance(validation, dict) else None
-    return float(auc) if isinstance(auc, int | float) and not isinstance(auc, bool) else None
 
 
 def model_package_request(
@@ -660,7 +663,7 @@ def versions_left(sagemaker: Any, group: str) -> list[dict[str, Any]]:
     """
     summaries: list[dict[str, Any]] = []
     pages = sagemaker.get_paginator("list_model_packages").paginate(
-        ModelPackageGroupName=group, ModelPackageType="VERSIONED"
+        ModelPackageGroupName=group, ModelPackageType="Versioned"
     )
     try:
         for page in pages:

@@ -39,7 +39,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from mlops_stacks.handlers.quality_gate import quality_gate
+from mlops_stacks.handlers.quality_gate import quality_gate, validation_auc
 from mlops_stacks.handlers.registration import (
     JOB_NAME_PATTERN,
     RUNNING_STATUSES,
@@ -61,7 +61,6 @@ from mlops_stacks.handlers.registration import (
     stop_job,
     truncate,
     truncate_utf8,
-    validation_auc,
     versions_left,
 )
 
@@ -184,10 +183,11 @@ def _check(event: dict[str, Any]) -> dict[str, Any]:
         reason = truncate(str(job.get("FailureReason") or "SageMaker gave no reason"), MAX_FAILURE_REASON_CHARS)
         if secondary == "MaxRuntimeExceeded":
             reason += f" (it ran longer than MaxRuntimeSeconds={props.max_runtime_seconds})"
+        where = f"the log group {props.training_log_group}" if props.training_log_group else "CloudWatch Logs"
         raise TrainingRunError(
-            f"training job {props.job_name} {status} ({secondary}): {reason}. See the log group "
-            f"/aws/sagemaker/TrainingJobs, stream {props.job_name}/*. Job names are reused only for "
-            "identical inputs: change the data, code or hyperparameters to train again."
+            f"training job {props.job_name} {status} ({secondary}): {reason}. See {where}, stream "
+            f"{props.job_name}/*. Job names are reused only for identical inputs: change the data, code "
+            "or hyperparameters to train again."
         )
 
     model_data_url = job["ModelArtifacts"]["S3ModelArtifacts"]
@@ -201,6 +201,7 @@ def _check(event: dict[str, Any]) -> dict[str, Any]:
 
     files = read_registry_files(s3, model_data_url)
     evaluation = files.evaluation_json()
+    # The drift job reads this baseline hours later: a bad one fails the deploy now, naming the field.
     files.baseline_json()
     publish_registry_files(s3, props, files)
     decision = quality_gate(evaluation, props.min_validation_auc)
