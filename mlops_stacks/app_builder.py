@@ -12,6 +12,7 @@ from mlops_stacks.github_oidc import GithubOidcStack
 from mlops_stacks.nag_acknowledgments import acknowledge_findings
 from mlops_stacks.observability import ObservabilityStack
 from mlops_stacks.registry import RegistryStack
+from mlops_stacks.sagemaker_inputs import project_tags
 from mlops_stacks.settings import Settings, setting_names
 from mlops_stacks.storage import StorageStack
 
@@ -85,8 +86,8 @@ def build_stacks(app: App, settings: Settings, env: Environment | None = None) -
         stacks.github_oidc = GithubOidcStack(app, f"{prefix}-github-oidc", settings=settings, env=env)
 
     for stack in stacks.all():
-        Tags.of(stack).add("project", settings.project_name)
-        Tags.of(stack).add("cost-center", settings.cost_center)
+        for key, value in project_tags(settings).items():
+            Tags.of(stack).add(key, value)
     return stacks
 
 

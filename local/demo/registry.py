@@ -6,10 +6,10 @@ import json
 
 from local.demo.alarms import create_alarms
 from local.demo.emulator import DEMO_REGION, AwsEmulator
-from local.demo.request_plan import JSON_TYPE
 from local.demo.results import Registration, TrainedModel
 from local.demo.steps import DemoError
 from mlops_stacks import naming
+from mlops_stacks.sagemaker_inputs import project_tags, serving_environment, training_hyperparameters
 from mlops_stacks.settings import Settings
 
 
@@ -20,23 +20,8 @@ def training_run_properties(
     from model_code.metric_definitions import METRIC_DEFINITIONS
 
     data_prefix = f"s3://{bucket}/{naming.DATA_PREFIX}/{trained.data_hash[:16]}"
-    hyperparameters = {
-        **{key: json.dumps(value) for key, value in settings.hyperparameters.items()},
-        "sagemaker_program": json.dumps(naming.ENTRY_POINT),
-        "sagemaker_submit_directory": json.dumps(code_uri),
-        "sagemaker_region": json.dumps(region),
-        "sagemaker_container_log_level": "20",
-    }
-    serving_environment = {
-        "SAGEMAKER_PROGRAM": naming.INFERENCE_PROGRAM,
-        "SAGEMAKER_SUBMIT_DIRECTORY": code_uri,
-        "SAGEMAKER_REGION": region,
-        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
-        "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
-        "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": JSON_TYPE,
-        "MLOPS_CAPTURE_PERCENT": str(settings.data_capture_sampling_percentage),
-        "MLOPS_MODEL_ID": trained.job_name,
-    }
+    hyperparameters = training_hyperparameters(settings, code_uri, region)
+    serving = serving_environment(settings, code_uri, region, trained.job_name)
     return {
         "JobName": trained.job_name,
         "RoleArn": role_arn,
@@ -52,10 +37,10 @@ def training_run_properties(
         "OutputPath": f"s3://{bucket}/{naming.MODELS_PREFIX}",
         "ModelPackageGroupName": settings.model_package_group_name,
         "MinValidationAuc": str(settings.min_validation_auc),
-        "ServingEnvironment": json.dumps(serving_environment),
+        "ServingEnvironment": json.dumps(serving),
         "ArtifactBucket": bucket,
         "ArtifactPrefix": naming.REGISTRY_PREFIX,
-        "Tags": json.dumps({"project": settings.project_name, "cost-center": settings.cost_center}, sort_keys=True),
+        "Tags": json.dumps(project_tags(settings), sort_keys=True),
     }
 
 

@@ -23,14 +23,13 @@ from constructs import Construct
 from mlops_stacks.constructs.python_function import PythonFunction, ignore_redundant_depends_on, retention
 from mlops_stacks.naming import (
     DEADLINE_SECONDS,
-    ENTRY_POINT,
-    INFERENCE_PROGRAM,
     MODELS_PREFIX,
     REGISTRY_PREFIX,
     TRAINING_LOG_GROUP,
     TRAINING_VOLUME_GB,
     training_job_name,
 )
+from mlops_stacks.sagemaker_inputs import project_tags, serving_environment, training_hyperparameters
 from mlops_stacks.settings import Settings
 from mlops_stacks.xgboost_image import xgboost_image_uri
 from model_code.metric_definitions import METRIC_DEFINITIONS
@@ -66,25 +65,9 @@ class TrainingRun(Construct):
             json.dumps([self.job_name, settings.data_capture_sampling_percentage, settings.min_validation_auc]).encode()
         ).hexdigest()[:16]
         image = xgboost_image_uri(stack)
-        hyperparameters = {
-            **{key: json.dumps(value) for key, value in settings.hyperparameters.items()},
-            "sagemaker_program": json.dumps(ENTRY_POINT),
-            "sagemaker_submit_directory": json.dumps(sourcedir_uri),
-            "sagemaker_region": json.dumps(Aws.REGION),
-            "sagemaker_container_log_level": "20",
-        }
-        serving_environment = {
-            "SAGEMAKER_PROGRAM": INFERENCE_PROGRAM,
-            "SAGEMAKER_SUBMIT_DIRECTORY": sourcedir_uri,
-            "SAGEMAKER_REGION": Aws.REGION,
-            "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
-            # Serverless: one worker, one model copy (FACTS §1).
-            "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
-            "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/json",
-            "MLOPS_CAPTURE_PERCENT": str(settings.data_capture_sampling_percentage),
-            "MLOPS_MODEL_ID": self.job_name,
-        }
-        tags = {"project": settings.project_name, "cost-center": settings.cost_center}
+        hyperparameters = training_hyperparameters(settings, sourcedir_uri, Aws.REGION)
+        serving = serving_environment(settings, sourcedir_uri, Aws.REGION, self.job_name)
+        tags = project_tags(settings)
 
         handler_args = {"log_retention_days": settings.log_retention_days, "timeout": Duration.minutes(2)}
         on_event = PythonFunction(
@@ -160,7 +143,7 @@ class TrainingRun(Construct):
                 "OutputPath": f"s3://{bucket.bucket_name}/{MODELS_PREFIX}",
                 "ModelPackageGroupName": group_name,
                 "MinValidationAuc": str(settings.min_validation_auc),
-                "ServingEnvironment": stack.to_json_string(serving_environment),
+                "ServingEnvironment": stack.to_json_string(serving),
                 "ArtifactBucket": bucket.bucket_name,
                 "ArtifactPrefix": REGISTRY_PREFIX,
                 "Tags": json.dumps(tags, sort_keys=True),
