@@ -31,6 +31,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mlops_stacks.handlers.drift_job import served_model_package
 from mlops_stacks.handlers.quality_gate import APPROVED
 from mlops_stacks.handlers.registration import is_not_found
 from mlops_stacks.naming import bucket_name
@@ -535,12 +536,7 @@ def endpoint_status(sagemaker: Any, endpoint: str) -> EndpointStatus:
         raise
     served = None
     try:
-        config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
-        variants = config.get("ProductionVariants") or []
-        if variants:
-            model = sagemaker.describe_model(ModelName=variants[0]["ModelName"])
-            containers = [model.get("PrimaryContainer") or {}, *(model.get("Containers") or [])]
-            served = next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)
+        served = served_model_package(sagemaker, described["EndpointConfigName"])
     except ClientError as exc:
         if not is_not_found(exc):
             raise

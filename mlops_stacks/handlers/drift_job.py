@@ -87,6 +87,16 @@ class DriftJobConfig:
         )
 
 
+def served_model_package(sagemaker: Any, endpoint_config: str) -> str | None:
+    """The model package ARN behind an endpoint config's first variant, if its model came from one."""
+    variants = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint_config).get("ProductionVariants") or []
+    if not variants:
+        return None
+    model = sagemaker.describe_model(ModelName=variants[0]["ModelName"])
+    containers = [model.get("PrimaryContainer") or {}, *(model.get("Containers") or [])]
+    return next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)
+
+
 def find_baseline_uri(sagemaker: Any, endpoint: str) -> str:
     """Find the S3 URI of the served model's baseline in its registered model package.
 
@@ -94,15 +104,11 @@ def find_baseline_uri(sagemaker: Any, endpoint: str) -> str:
     DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri.
     """
     config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
-    variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name).get("ProductionVariants") or []
-    if not variants:
-        raise DriftJobError(f"endpoint config {config_name} of {endpoint} has no production variant")
-    model_name = variants[0]["ModelName"]
-    model = sagemaker.describe_model(ModelName=model_name)
-    containers = [model.get("PrimaryContainer") or {}, *(model.get("Containers") or [])]
-    package = next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)
+    package = served_model_package(sagemaker, config_name)
     if package is None:
-        raise DriftJobError(f"model {model_name} behind {endpoint} is not from a model package: no baseline")
+        raise DriftJobError(
+            f"the model behind {endpoint} (config {config_name}) is not from a model package: no baseline"
+        )
     description = sagemaker.describe_model_package(ModelPackageName=package)
     uri = description.get("DriftCheckBaselines", {}).get("ModelDataQuality", {}).get("Statistics", {}).get("S3Uri")
     if not uri:
