@@ -131,7 +131,12 @@ def _datum(name: str, value: float, dims: list[dict[str, str]], timestamp: datet
 def report_keys(endpoint: str, when: datetime) -> tuple[str, str]:
     """S3 keys of a report: `reports/drift/<endpoint>/YYYY/MM/DD/HHMMSS.json` and `…/latest.json`."""
     stamp = when.astimezone(UTC).strftime("%Y/%m/%d/%H%M%S")
-    return f"{REPORTS_PREFIX}/{endpoint}/{stamp}.json", f"{REPORTS_PREFIX}/{endpoint}/latest.json"
+    return f"{REPORTS_PREFIX}/{endpoint}/{stamp}.json", latest_report_key(endpoint)
+
+
+def latest_report_key(endpoint: str) -> str:
+    """S3 key of the newest drift report of an endpoint."""
+    return f"{REPORTS_PREFIX}/{endpoint}/latest.json"
 
 
 _STATUS_STYLE = {"ok": "green", "warn": "yellow", "alert": "bold red", "no_data": "dim"}

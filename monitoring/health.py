@@ -37,7 +37,7 @@ from mlops_stacks.handlers.registration import is_not_found
 from mlops_stacks.naming import bucket_name
 from mlops_stacks.settings import Settings
 from monitoring import metrics as m
-from monitoring.drift_report import report_keys
+from monitoring.drift_report import latest_report_key
 
 OBSERVABILITY_STACK_SUFFIX = "observability"
 MAX_SERIES_POINTS = 120  # points per plotted series: enough to see a pattern, few enough to read
@@ -498,7 +498,7 @@ class DriftSummary:
 
 def latest_drift_report(s3: Any, bucket: str, endpoint: str) -> DriftSummary:
     """Read `reports/drift/<endpoint>/latest.json`; a missing report is a note, not an error."""
-    key = report_keys(endpoint, datetime.now(UTC))[1]
+    key = latest_report_key(endpoint)
     uri = f"s3://{bucket}/{key}"
     try:
         answer = s3.get_object(Bucket=bucket, Key=key)
