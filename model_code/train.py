@@ -26,6 +26,11 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
+try:  # the project's tests and tools import this file as `model_code.train`
+    from model_code.failure_reason import one_line, reason_line
+except ImportError:  # the container pip-installs the sourcedir's files as top-level modules
+    from failure_reason import one_line, reason_line  # type: ignore[no-redef]
+
 BASELINE_BINS = 20
 LABEL_THRESHOLD = 0.5
 MIN_TRAIN_ROWS = 20
@@ -353,10 +358,15 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def _write_failure(path: Path, reason: str) -> None:
-    """One line, at most the 1024 characters that FailureReason keeps."""
+def _report_failure(path: Path, reason: str) -> None:
+    """The reason in the failure file and as the marked log line (model_code/failure_reason.py).
+
+    The failure file is what a plain container reports; the XGBoost image's trainer overwrites it,
+    so the marked line is what reaches the user there.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(" ".join(reason.split())[:1024] + "\n", encoding="utf-8")
+    path.write_text(one_line(reason) + "\n", encoding="utf-8")
+    print(reason_line(reason), file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -368,12 +378,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         threads = int(env.get("SM_NUM_CPUS") or os.cpu_count() or 1)
         train(args, paths, threads)
     except DataError as exc:
-        _write_failure(paths.failure_file, str(exc))
-        print(f"Training failed: {exc}", file=sys.stderr, flush=True)
+        _report_failure(paths.failure_file, str(exc))
         return 1
     except Exception as exc:  # the job must always leave a reason behind
-        _write_failure(paths.failure_file, f"{type(exc).__name__}: {exc}")
         traceback.print_exc()
+        _report_failure(paths.failure_file, f"{type(exc).__name__}: {exc}")
         return 1
     return 0
 

@@ -31,6 +31,7 @@ from local.training import (
 )
 from mlops_stacks.handlers.quality_gate import quality_gate
 from model_code import train as train_script
+from model_code.failure_reason import find_reason
 from model_code.metric_definitions import METRIC_DEFINITIONS
 from tests.model_fixtures import FAST_HYPERPARAMETERS, extracted_model, small_dataset, trained_model
 
@@ -183,7 +184,7 @@ def csv_with(line_number: int, line: str) -> str:
     ],
 )
 def test_bad_training_data_writes_the_failure_file_and_exits_non_zero(
-    tmp_path: Path, mutate: dict[str, str], reason: str
+    tmp_path: Path, mutate: dict[str, str], reason: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, failure = run_script(tmp_path, mutate)
     assert code != 0
@@ -191,6 +192,8 @@ def test_bad_training_data_writes_the_failure_file_and_exits_non_zero(
     assert reason in text
     assert text.count("\n") == 1  # one line, as FailureReason shows it
     assert not (tmp_path / "model" / "model.ubj").exists()
+    # The image's trainer overwrites the failure file: the marked log line carries the same reason.
+    assert find_reason(capsys.readouterr().err.splitlines()) == text.strip()
 
 
 @pytest.mark.parametrize(
@@ -253,7 +256,9 @@ def test_job_tree_and_environment_look_like_a_sagemaker_container(tmp_path: Path
 
 
 def test_model_code_imports_only_what_the_container_ships() -> None:
+    # `failure_reason` is the sourcedir's own module (top-level in the container, `model_code.` here).
     allowed = set(sys.stdlib_module_names) | {"numpy", "xgboost", "sagemaker_inference", "__future__"}
+    allowed |= {"model_code", "failure_reason"}
     for path in MODEL_CODE.glob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
