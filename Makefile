@@ -1,12 +1,19 @@
-# The user's verbs (DESIGN §1). Every target installs what it needs first, pinned.
+# The user's verbs. Every target installs what it needs first, from lock files:
+# uv.lock (the project, its dev tools, checkov and Evidently) and package-lock.json (the CDK CLI).
+# Only Python (3.11-3.13, PYTHON=...) and Node are needed to start; uv itself comes from PyPI.
 SHELL := /bin/bash
 PYTHON ?= python3
+PYTHON_TAG := $(subst /,_,$(PYTHON))
 VENV := .venv
 PY := $(VENV)/bin/python
 MLOPS := $(VENV)/bin/mlops
 CDK := node_modules/.bin/cdk
-# Node 20 works for synth; silence jsii's end-of-life banner (the workflows use Node 22).
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+UV_VERSION := 0.13.8
+UV_HOME := .uv
+export UV := $(CURDIR)/$(UV_HOME)/bin/uv
+# uv.lock holds the tool environments as conflicting workspace members, a preview feature of uv
+# (pinned above, so its behaviour cannot change under us).
+export UV_PREVIEW_FEATURES := package-conflicts
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_CLI_TELEMETRY := false
 CDK_FLAGS ?=
@@ -14,16 +21,21 @@ PYTEST_FLAGS ?=
 
 .PHONY: install demo test lint synth diff deploy destroy test-endpoint monitor bench clean
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed-$(PYTHON_TAG) node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml constraints.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+$(UV):
+	@echo "installing uv $(UV_VERSION) into $(UV_HOME)/"
+	python3 -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install --disable-pip-version-check --progress-bar on uv==$(UV_VERSION)
+
+# The stamp names the interpreter asked for: `make test PYTHON=python3.13` rebuilds the environment.
+$(VENV)/.installed-$(PYTHON_TAG): pyproject.toml uv.lock tools/checkov/pyproject.toml tools/evidently/pyproject.toml | $(UV)
+	$(UV) sync --locked --python "$$(scripts/find_python.sh $(PYTHON))"
+	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund
 	@touch $@
 
 demo: install

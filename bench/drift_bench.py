@@ -5,9 +5,9 @@ drifted features as hour-partitioned capture JSONL (plus a few truncated lines),
 path in its own process and prints wall time, peak memory (VmHWM), features found and false
 alarms. Target (issue 4): 1M rows to report in ≤ 3 s and ≤ 400 MB, 5/5 found, 0 false alarms.
 
-Evidently 0.7.23 (DataDriftPreset, default methods) runs in its own venv, built on first use under
-bench/results/evidently-venv from bench/evidently-constraints.txt (it needs pandas<3); it reads the
-same samples as DataFrames from .npy, so its time leaves out parsing the capture JSONL.
+Evidently 0.7.23 (DataDriftPreset, default methods) runs in its own environment (.venv-evidently),
+synced from uv.lock's `evidently-tool` member (it needs pandas<3); it reads the same samples as
+DataFrames from .npy, so its time leaves out parsing the capture JSONL.
 
     .venv/bin/python bench/drift_bench.py [--rows 1000000] [--reference 100000] [--workdir DIR] [--repeat 3]
         [--skip-evidently] [--evidently-repeat 1]
@@ -16,12 +16,10 @@ same samples as DataFrames from .npy, so its time leaves out parsing the capture
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,11 +41,11 @@ START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 REFERENCE_SEED, CURRENT_SEED, MISSING_SHARE = 1, 2, 0.01
 
 BENCH = Path(__file__).resolve().parent
-EVIDENTLY_VERSION = "0.7.23"
-EVIDENTLY_VENV = BENCH / "results" / "evidently-venv"
-EVIDENTLY_CONSTRAINTS = BENCH / "evidently-constraints.txt"
+REPO_ROOT = BENCH.parent
+EVIDENTLY_MEMBER = "evidently-tool"  # uv.lock's workspace member (tools/evidently/pyproject.toml)
+EVIDENTLY_VENV = REPO_ROOT / ".venv-evidently"
 EVIDENTLY_SCRIPT = BENCH / "evidently_path.py"
-# Bounds: a build downloads ~80 wheels; one Evidently run took ~1 min here (anchor: 63 s).
+# Bounds: a first sync downloads ~80 wheels; one Evidently run took ~1 min here (anchor: 63 s).
 EVIDENTLY_BUILD_TIMEOUT_S = 1200
 EVIDENTLY_RUN_TIMEOUT_S = 1200
 
@@ -232,62 +230,31 @@ def ensure_frames(workdir: Path, n_reference: int, n_rows: int) -> None:
     write_frames(workdir, reference, ref_score, current, score)
 
 
-def _venv_stamp() -> str:
-    """What the venv was built from: a changed pin rebuilds it."""
-    digest = hashlib.sha256(EVIDENTLY_CONSTRAINTS.read_bytes()).hexdigest()
-    return f"evidently=={EVIDENTLY_VERSION} constraints-sha256={digest}"
-
-
 def _last_error(log: str) -> str:
-    """The line of pip's output that says why it failed, else its last line."""
+    """The line of uv's output that says why it failed, else its last line."""
     lines = [line.strip() for line in log.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("ERROR")]
+    errors = [line for line in lines if line.lower().startswith("error")]
     return (errors or lines or ["no output"])[-1]
 
 
 def ensure_evidently_venv() -> Path:
-    """Python of Evidently's own venv, built with the system python3 on first use; raises EvidentlyUnavailable."""
-    python = EVIDENTLY_VENV / "bin" / "python"
-    ready = EVIDENTLY_VENV / ".bench-ready"
-    if ready.exists() and ready.read_text() == _venv_stamp() and python.exists():
-        return python
-    system_python = shutil.which("python3")
-    if system_python is None:
-        raise EvidentlyUnavailable("no python3 on PATH to build its venv with")
-    shutil.rmtree(EVIDENTLY_VENV, ignore_errors=True)
-    log = EVIDENTLY_VENV.parent / "evidently-venv-install.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    steps = [
-        ("python3 -m venv", [system_python, "-m", "venv", str(EVIDENTLY_VENV)]),
-        (
-            "pip install",
-            [
-                *(str(python), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"),
-                *("-c", str(EVIDENTLY_CONSTRAINTS), f"evidently=={EVIDENTLY_VERSION}"),
-            ],
-        ),
-        (
-            "import evidently",
-            [str(python), "-c", "import evidently, pandas; print(evidently.__version__, pandas.__version__)"],
-        ),
-    ]
+    """Python of Evidently's own environment, synced from uv.lock; raises EvidentlyUnavailable."""
+    uv = os.environ.get("UV") or str(REPO_ROOT / ".uv" / "bin" / "uv")
+    if not Path(uv).is_file():
+        raise EvidentlyUnavailable(f"uv not found at {uv}: run `make install` first")
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(EVIDENTLY_VENV), "UV_PREVIEW_FEATURES": "package-conflicts"}
+    command = [uv, "sync", "--locked", "--package", EVIDENTLY_MEMBER]
     started = time.perf_counter()
-    with log.open("w") as out:
-        for label, step in steps:
-            out.write(f"$ {' '.join(step)}\n")
-            out.flush()
-            try:
-                done = subprocess.run(
-                    step, stdout=out, stderr=subprocess.STDOUT, timeout=EVIDENTLY_BUILD_TIMEOUT_S, check=False
-                )
-            except subprocess.TimeoutExpired:
-                raise EvidentlyUnavailable(f"{label} took over {EVIDENTLY_BUILD_TIMEOUT_S} s (log: {log})") from None
-            if done.returncode != 0:
-                out.flush()
-                raise EvidentlyUnavailable(f"{label} failed: {_last_error(log.read_text())} (log: {log})")
-    ready.write_text(_venv_stamp())
-    print(f"built Evidently's venv in {time.perf_counter() - started:.0f} s: {EVIDENTLY_VENV}")
-    return python
+    try:
+        done = subprocess.run(
+            command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=EVIDENTLY_BUILD_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        raise EvidentlyUnavailable(f"uv sync took over {EVIDENTLY_BUILD_TIMEOUT_S} s") from None
+    if done.returncode != 0:
+        raise EvidentlyUnavailable(f"uv sync failed: {_last_error(done.stderr + done.stdout)}")
+    print(f"synced Evidently's environment in {time.perf_counter() - started:.1f} s: {EVIDENTLY_VENV}")
+    return EVIDENTLY_VENV / "bin" / "python"
 
 
 def run_evidently(python: Path, workdir: Path) -> dict[str, Any]:

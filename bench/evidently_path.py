@@ -1,12 +1,12 @@
 """Evidently's DataDriftPreset on the drift bench's data; runs inside Evidently's own venv.
 
-Started by `bench/drift_bench.py` with the venv under bench/results/evidently-venv (Evidently 0.7.23
+Started by `bench/drift_bench.py` in Evidently's own environment, .venv-evidently (Evidently 0.7.23
 needs pandas<3, which the project venv must not get). Reads the raw reference and current samples
 that the bench wrote as .npy (the same arrays the capture JSONL was made from), runs the preset
 with Evidently's default per-column methods and thresholds, and prints one JSON line: seconds, peak
 memory (VmHWM) and a report shaped like ours (per-feature status), so the bench scores it alike.
 
-    bench/results/evidently-venv/bin/python bench/evidently_path.py --workdir DIR
+    .venv-evidently/bin/python bench/evidently_path.py --workdir DIR
 """
 
 from __future__ import annotations

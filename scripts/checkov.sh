@@ -2,28 +2,24 @@
 # checkov over the synthesized CloudFormation templates, with the skips of checkov/config.yaml.
 #
 # checkov's dependencies conflict with the project's pins (it would downgrade boto3 and
-# packaging), so it lives in its own venv, installed here from checkov/constraints.txt (exact
-# versions) and reinstalled when that file changes.
+# packaging), so it runs in its own environment, synced from uv.lock's `checkov-tool` member
+# (tools/checkov/); uv makes that a no-op when nothing changed.
 #
 # Usage: scripts/checkov.sh [ASSEMBLY_DIR]   (default: cdk.out; run `make synth` first)
-# Env:   PYTHON (default python3, must be 3.9-3.12), CHECKOV_VENV (default .venv-checkov)
+# Env:   UV (the Makefile's pinned uv), CHECKOV_VENV (default .venv-checkov)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 assembly="${1:-$root/cdk.out}"
 venv="${CHECKOV_VENV:-$root/.venv-checkov}"
-python="${PYTHON:-python3}"
-constraints="$root/checkov/constraints.txt"
-version="$(sed -n 's/^checkov==//p' "$constraints")"
-stamp="$venv/.constraints.sha256"
-wanted="$(sha256sum "$constraints" | cut -d' ' -f1)"
+uv="${UV:-$root/.uv/bin/uv}"
 
-if [[ ! -x "$venv/bin/checkov" || ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
-    echo "installing checkov $version into $venv" >&2
-    "$python" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -c "$constraints" "checkov==$version"
-    echo "$wanted" > "$stamp"
+if [[ ! -x "$uv" ]]; then
+    echo "scripts/checkov.sh: uv not found at $uv; run 'make install' first" >&2
+    exit 2
 fi
+(cd "$root" && UV_PROJECT_ENVIRONMENT="$venv" UV_PREVIEW_FEATURES=package-conflicts \
+    "$uv" sync --locked --quiet --package checkov-tool)
 
 shopt -s nullglob
 templates=("$assembly"/*.template.json)

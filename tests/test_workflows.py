@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -196,16 +197,33 @@ def test_deploys_and_destroys_share_one_never_cancelled_concurrency_group():
     assert "pull_request.number" in ci["concurrency"]["group"]
 
 
-def test_toolchains_are_node_22_or_newer_and_python_311_with_caching():
+def supported_pythons() -> list[str]:
+    """The minor versions pyproject.toml's requires-python admits (a `>=3.A,<3.B` range)."""
+    spec = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    low, high = (int(m) for m in re.fullmatch(r">=3\.(\d+),<3\.(\d+)", spec).groups())
+    return [f"3.{minor}" for minor in range(low, high)]
+
+
+def test_pull_requests_test_on_every_supported_python():
+    job = load("ci.yml")["jobs"]["test"]
+    assert job["strategy"]["matrix"]["python"] == supported_pythons() == ["3.11", "3.12", "3.13"]
+    (setup,) = steps_using(job, "actions/setup-python")
+    assert setup["with"]["python-version"] == "${{ matrix.python }}"
+
+
+def test_toolchains_are_node_22_or_newer_and_a_supported_python_with_the_uv_cache():
     for name, workflow in all_workflows().items():
         for job_name, job in workflow["jobs"].items():
             for step in steps_using(job, "actions/setup-node"):
                 assert int(step["with"]["node-version"]) >= 22, f"{name}/{job_name}"
                 assert step["with"]["cache"] == "npm"
             for step in steps_using(job, "actions/setup-python"):
-                assert step["with"]["python-version"] == "3.11", f"{name}/{job_name}"
-                if any("make install" in s.get("run", "") for s in job["steps"]):
-                    assert step["with"]["cache"] == "pip", f"{name}/{job_name}"
+                version = step["with"]["python-version"]
+                assert version in [*supported_pythons(), "${{ matrix.python }}"], f"{name}/{job_name}"
+            if any("make install" in s.get("run", "") for s in job["steps"]):
+                (cache,) = steps_using(job, "actions/cache")
+                assert cache["with"]["path"] == "~/.cache/uv", f"{name}/{job_name}"
+                assert "hashFiles('uv.lock')" in cache["with"]["key"], f"{name}/{job_name}"
 
 
 def test_actions_are_pinned_to_a_major_version_tag():
