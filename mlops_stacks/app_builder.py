@@ -87,7 +87,10 @@ def build_stacks(app: App, settings: Settings, env: Environment | None = None) -
 
     for stack in stacks.all():
         for key, value in project_tags(settings).items():
-            Tags.of(stack).add(key, value)
+            Tags.of(stack).add(key, value)  # every taggable resource in the template
+            # The stack's own tags, which CloudFormation also puts on what the template cannot tag;
+            # `@aws-cdk/core:explicitStackTags` no longer derives them from Tags.of(stack).
+            stack.tags.set_tag(key, value)
     return stacks
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, Stack, Token, Validations
 from constructs import IConstruct
 
 from mlops_stacks.naming import bucket_name
@@ -32,7 +32,9 @@ class Accepted:
 
 
 IAM5 = "AwsSolutions-IAM5"
-_ARN = "arn:<AWS::Partition>"
+# `{partition}` is `aws` (or `aws-cn`, ...) in a stack whose Region is known, else the token's form:
+# `@aws-cdk/core:enablePartitionLiterals` writes the literal into ARNs, and findings quote them.
+_ARN = "arn:{partition}"
 _SM = f"{_ARN}:sagemaker:<AWS::Region>:<AWS::AccountId>"
 _LOGS = f"{_ARN}:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker"
 _BUCKET = "<{storage:Artifacts}.Arn>"  # inside the storage stack
@@ -187,6 +189,8 @@ def acknowledge_findings(stacks: Sequence[Stack], settings: Settings) -> None:
         if accepted.stack not in by_suffix:
             continue
         target = _construct(by_suffix, accepted.stack, accepted.path)
+        partition = by_suffix[accepted.stack].partition
+        names["partition"] = "<AWS::Partition>" if Token.is_unresolved(partition) else partition
         for finding in accepted.findings:
             resolved = _PLACEHOLDER.sub(lambda m: _logical_id(by_suffix, m[1], m[2]), finding)
             for name, value in names.items():

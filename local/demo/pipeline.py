@@ -19,7 +19,7 @@ from local.demo.outputs import print_summary, summary, write_requests_csv
 from local.demo.registry import register_model
 from local.demo.results import PHASE_TITLES, DemoResult
 from local.demo.steps import STEPS, DemoError, DemoStepFailed, StepTracker, step_number
-from local.demo.synth import synthesize_stacks, synthesized_job_name
+from local.demo.synth import node_end_of_life_notice, synthesize_stacks, synthesized_job_name
 from local.demo.traffic import serve_and_send
 from local.demo.train import train_model
 from local.demo.workdir import load_settings, prepare_workdir
@@ -55,11 +55,15 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
             if options.skip_synth:
                 out.append("skipped (--skip-synth)")
             else:
-                result.stacks = synthesize_stacks(workdir / "cdk.out", workdir / "logs" / "synth.log")
+                synth_log = workdir / "logs" / "synth.log"
+                result.stacks = synthesize_stacks(workdir / "cdk.out", synth_log)
                 result.synthesized_job_name = synthesized_job_name(workdir / "cdk.out")
                 resources = sum(s.resources for s in result.stacks)
                 out.append(f"{len(result.stacks)} stacks, {resources} resources, cdk-nag passed")
                 out.extend(f"{s.name:<30} {s.resources:>4} resources  {s.nag_status}" for s in result.stacks)
+                notice = node_end_of_life_notice(synth_log.read_text(encoding="utf-8"))
+                if notice:
+                    out.append(f"warning: {notice}")
         with tracker.step("train") as out:
             trained = result.trained = train_model(workdir, settings, rows)
             validation = trained.evaluation["validation"]

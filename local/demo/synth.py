@@ -28,7 +28,6 @@ def synthesize_stacks(out_dir: Path, log_path: Path) -> list[StackSummary]:
         raise DemoError(f"the pinned CDK CLI is missing ({cdk}): run `make install` (npm ci) or pass --skip-synth")
     env = {
         **os.environ,
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "CDK_DISABLE_VERSION_CHECK": "true",
         "CDK_CLI_TELEMETRY": "false",
         "CDK_VALIDATION": "true",
@@ -40,6 +39,16 @@ def synthesize_stacks(out_dir: Path, log_path: Path) -> list[StackSummary]:
         tail = "\n".join(output.strip().splitlines()[-25:])
         raise DemoError(f"cdk synth exited with code {code} (full output in {log_path}):\n{tail}")
     return summarize_assembly(out_dir)
+
+
+def node_end_of_life_notice(output: str) -> str | None:
+    """jsii's end-of-life banner about this machine's Node, as one line, if the synth printed one."""
+    for line in output.splitlines():
+        if "is end-of-life" in line:
+            # jsii frames the banner in `!!` and, under the CDK CLI, prints each line as a bytes repr.
+            text = line.strip().removeprefix("b'").removesuffix("'").replace("\\n", "").strip("! ")
+            return f"{text} (CDK supports Node 22 and 24)"
+    return None
 
 
 def summarize_assembly(out_dir: Path) -> list[StackSummary]:
