@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mlops_stacks.handlers.registration import VERSIONED
 from mlops_stacks.naming import TRAINING_LOG_GROUP
 
 PROJECT_TAG = "project"
@@ -149,7 +150,9 @@ def _model_package_groups(session: Any, scope: Scope) -> Iterator[Leftover]:
                 continue
             versions = sum(
                 len(p["ModelPackageSummaryList"])
-                for p in _pages(sagemaker, "list_model_packages", ModelPackageGroupName=name)
+                for p in _pages(
+                    sagemaker, "list_model_packages", ModelPackageGroupName=name, ModelPackageType=VERSIONED
+                )
             )
             yield Leftover("model package group", name, group["ModelPackageGroupArn"], f"{versions} versions")
 

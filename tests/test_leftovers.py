@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from mlops_cli.cleanup_verbs import project_name, register
 from monitoring.leftovers import TRAINING_LOG_GROUP, Leftover, LeftoverScanError, find_leftovers
-from tests.aws_fixtures import check_enums, enum_checked_boto3
+from tests.aws_fixtures import checked_boto3
 
 REGION = "eu-west-1"
 PROJECT = "demo-proj"
@@ -31,9 +31,9 @@ def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws(), enum_checked_boto3():
+    with mock_aws(), checked_boto3() as checker:
         checked = boto3.Session(region_name=REGION)
-        check_enums(checked.events)
+        checker.register(checked.events)
         yield checked
 
 

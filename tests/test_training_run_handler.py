@@ -14,6 +14,7 @@ import json
 import random
 import tarfile
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,10 +29,11 @@ from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, 
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
+from local.request_checks import RequestChecker
 from mlops_stacks.handlers import training_run
 from mlops_stacks.handlers.registration import PropertyError, TrainingRunError, registration_key
 from mlops_stacks.handlers.training_run import MAX_MESSAGE_BYTES, is_complete, on_event
-from tests.aws_fixtures import enum_checked_boto3
+from tests.aws_fixtures import checked_boto3
 
 REGION = "us-east-1"
 BUCKET = "churn-data-123456789012"
@@ -98,6 +100,7 @@ class Aws:
     s3: Any
     sagemaker: Any
     logs: Any
+    checker: RequestChecker | None = None
 
 
 @pytest.fixture(scope="module")
@@ -123,21 +126,25 @@ def mocked_aws() -> Any:
         patch.setattr(SageMakerResponse, "delete_model_package", _delete_model_package, raising=False)
         training_run._clients.cache_clear()
         training_run._logs_client.cache_clear()
-        with mock_aws() as mock, enum_checked_boto3():
-            yield mock, Aws(s3=boto3.client("s3"), sagemaker=boto3.client("sagemaker"), logs=boto3.client("logs"))
+        with mock_aws() as mock, checked_boto3() as checker:
+            clients = Aws(s3=boto3.client("s3"), sagemaker=boto3.client("sagemaker"), logs=boto3.client("logs"))
+            clients.checker = checker
+            yield mock, clients
         training_run._clients.cache_clear()
         training_run._logs_client.cache_clear()
 
 
 @pytest.fixture
-def aws(mocked_aws: tuple[Any, Aws]) -> Aws:
-    """An empty account with the project's bucket and model package group."""
+def aws(mocked_aws: tuple[Any, Aws]) -> Iterator[Aws]:
+    """An empty account with the project's bucket and model package group; AWS would refuse no request."""
     mock, clients = mocked_aws
     mock.reset()
     SLOW_DELETES.clear()
     clients.s3.create_bucket(Bucket=BUCKET)
     clients.sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
-    return clients
+    yield clients
+    assert clients.checker is not None
+    clients.checker.assert_clean()
 
 
 def set_job(
@@ -306,7 +313,9 @@ def deploy(aws: Aws, props: dict[str, str], request: str = "Create", *, auc: flo
 
 
 def packages(aws: Aws) -> list[dict[str, Any]]:
-    summaries = aws.sagemaker.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]
+    summaries = aws.sagemaker.list_model_packages(ModelPackageGroupName=GROUP, ModelPackageType="Versioned")[
+        "ModelPackageSummaryList"
+    ]
     return [aws.sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries]
 
 
@@ -767,6 +776,7 @@ def test_the_fake_aws_refuses_an_enum_value_that_aws_refuses_for_the_handlers_cl
             ]
             == []
         )
+    assert [v.operation for v in aws.checker.take_violations()] == ["ListModelPackages", "ListModelPackages"]
 
 
 def test_the_fake_aws_checks_enum_values_nested_in_a_request(aws: Aws) -> None:
@@ -785,6 +795,7 @@ def test_the_fake_aws_checks_enum_values_nested_in_a_request(aws: Aws) -> None:
             },
         )
     assert packages(aws) == []
+    assert [v.operation for v in aws.checker.take_violations()] == ["CreateModelPackage"]
 
 
 def test_delete_waits_while_a_version_is_still_deleting(aws: Aws) -> None:
