@@ -85,10 +85,13 @@ ACCEPTED: tuple[Accepted, ...] = (
             f"{_SM}:model-package/{{project}}-models/*",
             f"{_BUCKET_BY_NAME}/models/*",
             f"{_BUCKET_BY_NAME}/registry/*",
+            f"{_LOGS}/TrainingJobs:*",
             f"{_LOGS}/TrainingJobs:log-stream:{{project}}-*",
             "*",
         ),
-        "Log streams of this project's jobs in SageMaker's shared training log group (deleted on destroy); "
+        "DescribeLogStreams on SageMaker's shared training log group, whose ARN for that action ends in :* "
+        "(botocore logs LogGroup.arn); reading and, on destroy, deleting the log streams of this project's "
+        "jobs there; "
         "training jobs of this project only (<project>-<content hash>; delete stops any still running); "
         "versions inside our model package group (numbered by SageMaker); objects under models/ (job "
         "artifacts) and registry/ (evaluation and baseline copies) of our bucket; ListTrainingJobs and "

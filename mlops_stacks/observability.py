@@ -241,6 +241,7 @@ class ObservabilityStack(Stack):
         job = PythonFunction(
             self,
             "DriftJob",
+            function_name=s.name("drift-job"),
             handler="mlops_stacks.handlers.drift_job.handler",
             description="Computes drift of captured requests against the served model's baseline",
             log_retention_days=s.log_retention_days,

@@ -33,6 +33,7 @@ from local.request_checks import RequestChecker
 from mlops_stacks.handlers import training_run
 from mlops_stacks.handlers.registration import PropertyError, TrainingRunError, registration_key
 from mlops_stacks.handlers.training_run import MAX_MESSAGE_BYTES, is_complete, on_event
+from model_code.failure_reason import reason_line
 from tests.aws_fixtures import checked_boto3
 
 REGION = "us-east-1"
@@ -459,7 +460,121 @@ def test_a_failure_reason_in_any_script_keeps_the_response_within_its_byte_limit
     message = str(failure.value)
     assert message.startswith(f"training job {JOB} Failed (Failed): ValueError: Spalte ungültig")
     assert len(message.encode()) <= MAX_MESSAGE_BYTES
-    assert message.endswith("…")
+    assert "…" in message
+    # Cut inside, not at the end: where to look and what to do survive.
+    assert message.endswith("change the data, code or hyperparameters to train again.")
+
+
+# What the image's trainer writes over train.py's failure file (sagemaker_containers `_trainer.train`).
+IMAGE_FAILURE = 'AlgorithmError: ExecuteUserScriptError: Command "/miniconda3/bin/python3 -m train --eta 0.1"'
+
+
+def write_job_log(aws: Aws, job: str, lines: list[str], epoch: int = 1700000000) -> str:
+    """The job's stream in the shared training log group, as the container ships its output there."""
+    if not aws.logs.describe_log_groups(logGroupNamePrefix=TRAINING_LOGS)["logGroups"]:
+        aws.logs.create_log_group(logGroupName=TRAINING_LOGS)
+    stream = f"{job}/algo-1-{epoch}"
+    aws.logs.create_log_stream(logGroupName=TRAINING_LOGS, logStreamName=stream)
+    # PutLogEvents refuses events older than 14 days: the lines are written now.
+    start_ms = int(datetime.now(UTC).timestamp() * 1000) - len(lines)
+    for first in range(0, len(lines), 1000):
+        events = [{"timestamp": start_ms + i, "message": line} for i, line in enumerate(lines[first : first + 1000])]
+        aws.logs.put_log_events(logGroupName=TRAINING_LOGS, logStreamName=stream, logEvents=events)
+    return stream
+
+
+def provider_framework_response(message: str) -> bytes:
+    """The FAILED response CDK's Provider framework sends for an isComplete error with `message`.
+
+    Mirrors aws-cdk-lib custom-resources/lib/provider-framework/runtime: `invokeUserFunction` appends
+    the Lambda's log group to the error, `safeHandler` sends the error's stack as the Reason. The
+    JavaScript frames below stand for the stack's own lines (about ten, as Node prints them).
+    """
+    reason = "\n".join(
+        [f"Error: {message}", "", "Logs: /aws/lambda/churn-training-check", ""]
+        + ["    at invokeUserFunction (/var/task/framework.js:1:2573)"] * 10
+    )
+    return json.dumps(
+        {
+            "Status": "FAILED",
+            "Reason": reason,
+            "StackId": f"arn:aws:cloudformation:{REGION}:{DEFAULT_ACCOUNT_ID}:stack/churn-registry/"
+            "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+            "RequestId": "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+            "PhysicalResourceId": f"{GROUP}-training-run",
+            "LogicalResourceId": "TrainingRunResourceA1B2C3D4",
+            "Data": {"JobName": JOB},
+        }
+    ).encode()
+
+
+def test_a_failed_job_fails_the_deploy_with_train_pys_own_reason_from_its_log(aws: Aws) -> None:
+    event = start("Create", properties(TrainingLogGroup=TRAINING_LOGS))
+    # An earlier attempt of the job (a restart) left an older stream with another reason.
+    write_job_log(aws, JOB, [reason_line("an earlier attempt")], epoch=1690000000)
+    noise = [f"[{i}]#011train-logloss:0.5{i % 10}" for i in range(400)]
+    stream = write_job_log(
+        aws,
+        JOB,
+        [
+            *noise,
+            "2026-11-27 12:00:03,001 sagemaker-containers ERROR ExecuteUserScriptError:",
+            reason_line("train.csv line 3, column 'tenure': 'abc' is not a number"),
+            "Traceback (most recent call last):",
+            *noise[:20],
+        ],
+    )
+    set_job(JOB, "Failed", failure_reason=IMAGE_FAILURE)
+
+    with pytest.raises(TrainingRunError) as failure:
+        is_complete(event, None)
+
+    message = str(failure.value)
+    assert message.startswith(
+        f"training job {JOB} Failed (Failed): train.csv line 3, column 'tenure': 'abc' is not a number. "
+    )
+    assert "ExecuteUserScriptError" not in message
+    assert f"See the log group {TRAINING_LOGS}, stream {stream}." in message
+
+
+def test_without_a_marked_line_the_error_has_sagemakers_reason_and_the_last_log_lines(aws: Aws) -> None:
+    event = start("Create", properties(TrainingLogGroup=TRAINING_LOGS))
+    write_job_log(aws, JOB, [f"line {i}" for i in range(30)] + ["MemoryError", "  "])
+    set_job(JOB, "Failed", failure_reason=IMAGE_FAILURE)
+
+    with pytest.raises(TrainingRunError) as failure:
+        is_complete(event, None)
+
+    message = str(failure.value)
+    assert f"{IMAGE_FAILURE}; last log lines: line 26 | line 27 | line 28 | line 29 | MemoryError." in message
+    assert "line 25 " not in message
+
+
+def test_a_job_without_a_log_stream_fails_with_sagemakers_reason_and_says_the_log_is_missing(aws: Aws) -> None:
+    event = start("Create", properties(TrainingLogGroup=TRAINING_LOGS))
+    set_job(JOB, "Failed", failure_reason="ClientError: Data download failed: NoSuchKey")
+
+    with pytest.raises(TrainingRunError) as failure:
+        is_complete(event, None)
+
+    assert f"Data download failed: NoSuchKey (no log stream {JOB}/algo-1-* in {TRAINING_LOGS})" in str(failure.value)
+
+
+@pytest.mark.parametrize("character", ["x", "列", '"'])
+def test_the_longest_reason_in_any_script_keeps_the_cloudformation_response_within_4_kb(
+    aws: Aws, character: str
+) -> None:
+    event = start("Create", properties(TrainingLogGroup=TRAINING_LOGS))
+    write_job_log(aws, JOB, [reason_line(character * 2000)])
+    set_job(JOB, "Failed", secondary="MaxRuntimeExceeded", failure_reason=IMAGE_FAILURE)
+
+    with pytest.raises(TrainingRunError) as failure:
+        is_complete(event, None)
+
+    message = str(failure.value)
+    assert len(message.encode()) <= MAX_MESSAGE_BYTES
+    assert len(provider_framework_response(message)) <= 4096
+    assert message.endswith("change the data, code or hyperparameters to train again.")
 
 
 def test_a_stopped_job_fails_the_deploy_and_says_why_it_stopped(aws: Aws) -> None:
