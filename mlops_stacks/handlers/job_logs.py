@@ -10,7 +10,6 @@ and falls back to SageMaker's FailureReason with the last lines of the log.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,7 @@ logger = logging.getLogger(__name__)
 TAIL_EVENTS = 200
 LAST_LINES = 5
 # SageMaker's host numbering: algo-1 is the first (and with one instance, the only) host.
-_STREAM = re.compile(r"/algo-1-(\d+)$")
+_FIRST_HOST = "/algo-1-"
 
 
 @dataclass(frozen=True)
@@ -60,9 +59,9 @@ def newest_algo_1_stream(logs: Any, log_group: str, job_name: str) -> str | None
     for page in pages:
         for stream in page.get("logStreams", []):
             name = stream["logStreamName"]
-            match = _STREAM.search(name)
-            if match and (newest is None or int(match[1]) > newest[0]):
-                newest = (int(match[1]), name)
+            head, host, started = name.rpartition(_FIRST_HOST)
+            if head == job_name and host and started.isdigit() and (newest is None or int(started) > newest[0]):
+                newest = (int(started), name)
     return newest[1] if newest else None
 
 
