@@ -21,9 +21,16 @@ BUDGETS_PRINCIPAL = "budgets.amazonaws.com"
 THRESHOLDS: tuple[tuple[str, float], ...] = (("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0))
 
 
-def cost_filter(settings: Settings) -> dict[str, list[str]]:
-    """The Budgets cost filter for resources tagged `project=<project_name>` (user-defined tag)."""
-    return {"TagKeyValue": [f"user:{COST_TAG}${settings.project_name}"]}
+def cost_filter(settings: Settings) -> budgets.CfnBudget.ExpressionProperty:
+    """The budget's filter: costs of resources tagged `project=<project_name>`.
+
+    A FilterExpression (the Cost Explorer expression), not the deprecated CostFilters ("CostFilters
+    lack support for newer dimensions and filtering options. Please consider using the new
+    'FilterExpression' field.", AWS SDK Budget.costFilters).
+    """
+    return budgets.CfnBudget.ExpressionProperty(
+        tags=budgets.CfnBudget.TagValuesProperty(key=COST_TAG, values=[settings.project_name], match_options=["EQUALS"])
+    )
 
 
 class ProjectBudget(Construct):
@@ -69,7 +76,7 @@ class ProjectBudget(Construct):
                 budget_type="COST",
                 time_unit="MONTHLY",
                 budget_limit=budgets.CfnBudget.SpendProperty(amount=settings.monthly_budget_usd, unit="USD"),
-                cost_filters=cost_filter(settings),
+                filter_expression=cost_filter(settings),
             ),
             notifications_with_subscribers=[
                 budgets.CfnBudget.NotificationWithSubscribersProperty(

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from mlops_stacks.constructs.python_function import PythonFunction, retention
 from mlops_stacks.handlers.approved_package import RESOURCE_TYPE as APPROVED_PACKAGE_RESOURCE
-from mlops_stacks.naming import CAPTURE_PREFIX
+from mlops_stacks.naming import CAPTURE_PREFIX, endpoint_log_group_name
 from mlops_stacks.settings import Settings
 from mlops_stacks.storage import artifact_bucket
 from monitoring.capture import CAPTURE_MARKER, PARTITION_FORMAT
@@ -32,11 +32,6 @@ CAPTURE_COLUMNS = (
 )
 # Partition projection needs a start; captures cannot predate this project.
 CAPTURE_PROJECTION_START = "2026/01/01/00"
-
-
-def endpoint_log_group_name(endpoint_name: str) -> str:
-    """Where SageMaker writes a serverless endpoint's container logs."""
-    return f"/aws/sagemaker/Endpoints/{endpoint_name}"
 
 
 class EndpointStack(Stack):
@@ -109,6 +104,7 @@ class EndpointStack(Stack):
         lookup = PythonFunction(
             self,
             "ApprovedPackageLookup",
+            function_name=settings.name("approved-package"),
             handler="mlops_stacks.handlers.approved_package.handler",
             description="Finds the approved model package version of the current training job",
             log_retention_days=settings.log_retention_days,
@@ -143,6 +139,7 @@ class EndpointStack(Stack):
         self.capture_writer = PythonFunction(
             self,
             "CaptureWriter",
+            function_name=settings.name("capture-writer"),
             handler="mlops_stacks.handlers.capture_writer.handler",
             description="Writes capture records from the endpoint's logs to S3, partitioned by hour",
             log_retention_days=settings.log_retention_days,

@@ -26,6 +26,7 @@ ATHENA_RESULTS_PREFIX = "athena-results"
 
 # SageMaker's own log group for every training job of the account (streams `<job>/algo-1-<epoch>`).
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+ENDPOINT_LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
 
 # What the TrainingRun hands SageMaker besides the settings; the local demo replays the same request.
 ENTRY_POINT = "train.py"
@@ -37,6 +38,11 @@ DEADLINE_SECONDS = 52 * 60
 # The container whose Python (3.10) and xgboost (3.0.5) model_code and the local mode match.
 XGBOOST_FRAMEWORK_VERSION = "3.0-5"
 XGBOOST_REGISTRIES_FILE = Path(__file__).with_name("data") / "xgboost_registries.json"
+
+
+def endpoint_log_group_name(endpoint_name: str) -> str:
+    """Where SageMaker writes an endpoint's container logs (the endpoint stack creates the group)."""
+    return f"{ENDPOINT_LOG_GROUP_PREFIX}{endpoint_name}"
 
 
 def bucket_name(project: str, purpose: str, account: str, region: str) -> str:

@@ -26,7 +26,7 @@ from mlops_stacks.naming import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, REGISTRY_
 from mlops_stacks.settings import Settings
 from mlops_stacks.storage import artifact_bucket
 from monitoring import metrics as m
-from monitoring.alarm_rules import ENDPOINT_DIMENSIONS, alarm_rules
+from monitoring.alarm_rules import ENDPOINT_DIMENSIONS, AlarmRule, alarm_rules
 
 # Athena stops a drift query that scans more than this: a guard against a runaway window.
 ATHENA_SCAN_LIMIT_BYTES = 10 * 1024**3
@@ -57,11 +57,13 @@ class ObservabilityStack(Stack):
 
         self.topic = self._alert_topic()
         self.drift_job = self._drift_job(bucket, capture_database, capture_table)
-        self.alarms = [*self._rule_alarms(), *self._pipeline_alarms(capture_writer, capture_failures)]
+        rule_alarms = self._rule_alarms()
+        self.alarms = [*rule_alarms.values(), *self._pipeline_alarms(capture_writer, capture_failures)]
         action = cw_actions.SnsAction(self.topic)
         for alarm in self.alarms:
             alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
+        # No OK actions: every new alarm goes INSUFFICIENT_DATA -> OK, an e-mail per alarm per deploy.
+        self._recovery_notices([alarm for rule, alarm in rule_alarms.items() if rule.notify_recovery])
         self._failed_training_rule()
         if settings.monthly_budget_usd is not None:
             ProjectBudget(self, "Budget", settings, self.topic)
@@ -123,13 +125,13 @@ class ObservabilityStack(Stack):
             period=self.period,
         )
 
-    def _rule_alarms(self) -> list[cw.Alarm]:
+    def _rule_alarms(self) -> dict[AlarmRule, cw.Alarm]:
         """Latency, error rates, cold starts and drift, from the rules the local mode evaluates too.
 
         An idle serverless endpoint emits nothing, and a window without traffic publishes no drift:
         missing data is not a breach.
         """
-        alarms = []
+        alarms = {}
         for rule in alarm_rules(self.settings):
             dimensions = {m.DIM_ENDPOINT: self.endpoint_name}
             if rule.dimensions == ENDPOINT_DIMENSIONS:
@@ -146,20 +148,41 @@ class ObservabilityStack(Stack):
                 if rule.inclusive
                 else cw.ComparisonOperator.GREATER_THAN_THRESHOLD
             )
-            alarms.append(
-                cw.Alarm(
-                    self,
-                    rule.id,
-                    alarm_description=rule.description,
-                    metric=metric,
-                    threshold=rule.threshold,
-                    comparison_operator=operator,
-                    evaluation_periods=rule.evaluation_periods,
-                    datapoints_to_alarm=rule.evaluation_periods,
-                    treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                )
+            alarms[rule] = cw.Alarm(
+                self,
+                rule.id,
+                alarm_description=rule.description,
+                metric=metric,
+                threshold=rule.threshold,
+                comparison_operator=operator,
+                evaluation_periods=rule.evaluation_periods,
+                datapoints_to_alarm=rule.evaluation_periods,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             )
         return alarms
+
+    def _recovery_notices(self, alarms: Sequence[cw.Alarm]) -> None:
+        """An alarm that was in ALARM and is OK again tells the topic; a new alarm's first OK does not."""
+        field = events.EventField.from_path
+        events.Rule(
+            self,
+            "AlarmRecoveries",
+            description="Endpoint alarms that went from ALARM back to OK",
+            event_pattern=events.EventPattern(
+                source=["aws.cloudwatch"],
+                detail_type=["CloudWatch Alarm State Change"],
+                resources=[alarm.alarm_arn for alarm in alarms],
+                detail={"previousState": {"value": ["ALARM"]}, "state": {"value": ["OK"]}},
+            ),
+            targets=[
+                targets.SnsTopic(
+                    self.topic,
+                    message=events.RuleTargetInput.from_text(
+                        f"Recovered: {field('$.detail.alarmName')} is OK again. {field('$.detail.state.reason')}"
+                    ),
+                )
+            ],
+        )
 
     def _pipeline_alarms(self, capture_writer: lambda_.IFunction, capture_failures: sqs.IQueue) -> list[cw.Alarm]:
         """Capture records that could not be delivered, and drift runs that failed."""
@@ -241,6 +264,7 @@ class ObservabilityStack(Stack):
         job = PythonFunction(
             self,
             "DriftJob",
+            function_name=s.name("drift-job"),
             handler="mlops_stacks.handlers.drift_job.handler",
             description="Computes drift of captured requests against the served model's baseline",
             log_retention_days=s.log_retention_days,
@@ -318,6 +342,10 @@ class ObservabilityStack(Stack):
         ]
         for statement in statements:
             job.role.add_to_policy(statement)
+        # One run per window: a failed run is reported by its alarm, not repeated by Lambda's two
+        # asynchronous retries (each another Athena scan). EventBridge's own retries resend only an
+        # invocation that Lambda did not accept, so the function still runs at most once.
+        job.function.configure_async_invoke(retry_attempts=0)
         events.Rule(
             self,
             "DriftSchedule",

@@ -10,7 +10,15 @@ from constructs import Construct
 from mlops_stacks import naming
 from mlops_stacks.constructs.bucket_objects import EmptyBucketOnDelete, TrainingData
 from mlops_stacks.constructs.staging import SOURCEDIR_ARCHIVE, sourcedir, training_data
-from mlops_stacks.naming import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, CODE_PREFIX, DATA_PREFIX, MODELS_PREFIX
+from mlops_stacks.naming import (
+    ATHENA_RESULTS_PREFIX,
+    CAPTURE_PREFIX,
+    CODE_PREFIX,
+    DATA_PREFIX,
+    MODELS_PREFIX,
+    TRAINING_LOG_GROUP,
+    endpoint_log_group_name,
+)
 from mlops_stacks.settings import Settings
 
 
@@ -157,20 +165,26 @@ class StorageStack(Stack):
                 resources=[self.bucket.arn_for_objects(f"{MODELS_PREFIX}/*")],
             )
         )
-        log_groups = [
-            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/TrainingJobs",
-            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/{settings.endpoint_name}",
-        ]
+        log_group = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:"
+        training_logs = f"{log_group}{TRAINING_LOG_GROUP}"
+        # The endpoint stack owns this group: without CreateLogGroup here, a container still
+        # logging while destroy runs cannot bring the deleted group back.
+        endpoint_logs = f"{log_group}{endpoint_log_group_name(settings.endpoint_name)}"
+        # SageMaker creates its shared training log group on an account's first job.
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["logs:CreateLogGroup"], resources=[training_logs, f"{training_logs}:*"])
+        )
+        # Authorized on the group's `:*` ARN (botocore logs LogGroup.arn).
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
-                resources=[f"{arn}" for arn in log_groups] + [f"{arn}:*" for arn in log_groups],
+                actions=["logs:DescribeLogStreams"],
+                resources=[f"{arn}:*" for arn in (training_logs, endpoint_logs)],
             )
         )
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[f"{arn}:log-stream:*" for arn in log_groups],
+                resources=[f"{arn}:log-stream:*" for arn in (training_logs, endpoint_logs)],
             )
         )
         # PutMetricData has no resource-level permissions; the namespace condition scopes it.

@@ -31,6 +31,8 @@ class AlarmRule:
     dimensions: str
     period_minutes: int
     evaluation_periods: int = 1
+    # Tell a person when the alarm is OK again: where someone waits for the endpoint to recover.
+    notify_recovery: bool = False
 
     def statistic_of(self, values: Sequence[float]) -> float | None:
         """The rule's statistic over one period's data points; None when there were none."""
@@ -68,6 +70,7 @@ def alarm_rules(settings: Settings) -> list[AlarmRule]:
             ENDPOINT_DIMENSIONS,
             period,
             evaluation_periods=2,
+            notify_recovery=True,
         ),
         AlarmRule(
             "ServerErrorRateAlarm",
@@ -79,6 +82,7 @@ def alarm_rules(settings: Settings) -> list[AlarmRule]:
             False,
             ENDPOINT_DIMENSIONS,
             period,
+            notify_recovery=True,
         ),
         AlarmRule(
             "ClientErrorRateAlarm",
@@ -90,6 +94,7 @@ def alarm_rules(settings: Settings) -> list[AlarmRule]:
             False,
             ENDPOINT_DIMENSIONS,
             period,
+            notify_recovery=True,
         ),
         AlarmRule(
             "ColdStartAlarm",

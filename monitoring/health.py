@@ -33,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mlops_stacks.handlers.drift_job import served_model_package
 from mlops_stacks.handlers.quality_gate import APPROVED
-from mlops_stacks.handlers.registration import is_not_found
+from mlops_stacks.handlers.registration import VERSIONED, is_not_found
 from mlops_stacks.naming import bucket_name
 from mlops_stacks.settings import Settings
 from monitoring import metrics as m
@@ -570,6 +570,7 @@ def newest_approved_version(sagemaker: Any, s3: Any, group: str) -> RegistryVers
         listed = sagemaker.list_model_packages(
             ModelPackageGroupName=group,
             ModelApprovalStatus=APPROVED,
+            ModelPackageType=VERSIONED,
             SortBy="CreationTime",
             SortOrder="Descending",
             MaxResults=1,

@@ -76,3 +76,17 @@ def cli_synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dic
     """The default app synthesized once by the real CDK CLI: the templates `make deploy` would send."""
     outdir = tmp_path_factory.mktemp("cli-cdk.out")
     return outdir, cli_synth(outdir)
+
+
+# What `make deploy` synthesizes with credentials: a concrete account and Region, every optional stack on.
+CONCRETE_ACCOUNT, CONCRETE_REGION = "123456789012", "eu-west-1"
+CONCRETE_CONTEXT = {"github_repository": "example-org/mlops-showcase", "monthly_budget_usd": 50}
+
+
+@pytest.fixture(scope="session")
+def concrete_synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app for a concrete account and Region, with the optional stacks, synthesized once (cdk-nag on)."""
+    from aws_cdk import Environment
+
+    env = Environment(account=CONCRETE_ACCOUNT, region=CONCRETE_REGION)
+    return synthesize(tmp_path_factory.mktemp("concrete-cdk.out"), CONCRETE_CONTEXT, env=env)

@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from mlops_stacks.handlers.approved_package import RESOURCE_TYPE, handler
-from tests.aws_fixtures import enum_checked_boto3
+from tests.aws_fixtures import checked_boto3
 
 GROUP = "mlops-showcase-models"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
@@ -44,7 +44,7 @@ def sagemaker(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws(), enum_checked_boto3():
+    with mock_aws(), checked_boto3():
         client = boto3.client("sagemaker", region_name="us-east-1")
         client.create_model_package_group(ModelPackageGroupName=GROUP)
         yield client

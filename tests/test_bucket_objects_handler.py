@@ -22,9 +22,10 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.core.models import MockAWS
 
+from local.request_checks import RequestChecker
 from mlops_stacks.handlers.bucket_objects import EMPTY_BUCKET, TRAINING_DATA, handler
 from mlops_stacks.handlers.cfn_response import MAX_REASON_CHARS, MAX_RESPONSE_BYTES
-from tests.aws_fixtures import enum_checked_boto3
+from tests.aws_fixtures import checked_boto3
 
 REGION = "us-east-1"
 ASSETS = "cdk-hnb659fds-assets-123456789012-us-east-1"
@@ -155,26 +156,27 @@ def _failed(event: dict[str, Any], physical_id: str, reason: str) -> dict[str, A
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[tuple[MockAWS, Any]]:
+def aws() -> Iterator[tuple[MockAWS, Any, RequestChecker]]:
     """One moto mock and client for the module: a boto3 client costs ~0.2 s to build."""
     with pytest.MonkeyPatch.context() as env:
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             env.setenv(name, "testing")
         env.setenv("AWS_DEFAULT_REGION", REGION)
-        with mock_aws() as mock, enum_checked_boto3():
-            yield mock, boto3.client("s3", region_name=REGION)
+        with mock_aws() as mock, checked_boto3() as checker:
+            yield mock, boto3.client("s3", region_name=REGION), checker
 
 
 @pytest.fixture
-def s3(aws: tuple[MockAWS, Any]) -> Any:
+def s3(aws: tuple[MockAWS, Any, RequestChecker]) -> Iterator[Any]:
     """The shared client on an S3 that holds only the CDK asset bucket and the data bucket."""
-    mock, client = aws
+    mock, client, checker = aws
     mock.reset()
     client.create_bucket(Bucket=ASSETS)
     for key, body in SOURCE_FILES.items():
         client.put_object(Bucket=ASSETS, Key=key, Body=body)
     client.create_bucket(Bucket=DATA)
-    return client
+    yield client
+    checker.assert_clean()
 
 
 def _training_data(prefix: str, copies: list[dict[str, str]]) -> dict[str, Any]:

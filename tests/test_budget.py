@@ -37,7 +37,10 @@ def resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 def test_the_budget_counts_only_costs_tagged_with_the_project(built):
     (budget,) = resources(built[1], "AWS::Budgets::Budget")
     data = budget["Budget"]
-    assert data["CostFilters"] == {"TagKeyValue": ["user:project$churn-prod"]}
+    assert data["FilterExpression"] == {
+        "Tags": {"Key": "project", "Values": ["churn-prod"], "MatchOptions": ["EQUALS"]}
+    }
+    assert "CostFilters" not in data  # deprecated
     assert data["BudgetLimit"] == {"Amount": 50, "Unit": "USD"}
     assert (data["BudgetType"], data["TimeUnit"]) == ("COST", "MONTHLY")
 

@@ -22,6 +22,7 @@ import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from local.request_checks import RequestChecker
 from mlops_cli import cloud_verbs
 from mlops_stacks.settings import Settings
 from monitoring import metrics as m
@@ -97,8 +98,18 @@ def moto_url() -> Iterator[str]:
     server.stop()
 
 
+# Every request to moto, the report's own included, is checked as AWS checks it.
+REQUEST_CHECKER = RequestChecker()
+
+
+@pytest.fixture(autouse=True)
+def no_request_aws_would_refuse() -> Iterator[None]:
+    yield
+    REQUEST_CHECKER.assert_clean()
+
+
 def aws(name: str, url: str) -> Any:
-    return boto3.client(
+    client = boto3.client(
         name,
         endpoint_url=url,
         region_name=REGION,
@@ -106,10 +117,13 @@ def aws(name: str, url: str) -> Any:
         aws_secret_access_key="test",
         config=Config(retries={"total_max_attempts": 1}),
     )
+    REQUEST_CHECKER.register(client.meta.events)
+    return client
 
 
 def clients(url: str) -> HealthClients:
     session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION)
+    REQUEST_CHECKER.register(session.events)
     return HealthClients.from_session(session, endpoint_url=url, config=Config(retries={"total_max_attempts": 1}))
 
 

@@ -12,8 +12,8 @@ import pytest
 from moto import mock_aws
 
 from mlops_cli.cleanup_verbs import project_name, register
-from monitoring.leftovers import TRAINING_LOG_GROUP, Leftover, LeftoverScanError, find_leftovers
-from tests.aws_fixtures import check_enums, enum_checked_boto3
+from monitoring.leftovers import TRAINING_LOG_GROUP, Leftover, LeftoverScanError, find_leftovers, format_leftovers
+from tests.aws_fixtures import checked_boto3
 
 REGION = "eu-west-1"
 PROJECT = "demo-proj"
@@ -31,9 +31,9 @@ def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws(), enum_checked_boto3():
+    with mock_aws(), checked_boto3() as checker:
         checked = boto3.Session(region_name=REGION)
-        check_enums(checked.events)
+        checker.register(checked.events)
         yield checked
 
 
@@ -195,6 +195,33 @@ def test_endpoints_and_finished_training_jobs_are_told_apart(session):
         ("endpoint config", f"{PROJECT}-config"),
         ("model", f"{PROJECT}-model"),
     }
+
+
+def test_what_outlives_every_destroy_is_not_a_leftover_and_the_report_says_so(session):
+    image = "123.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+    # A finished job stays listed and tagged forever: SageMaker has no DeleteTrainingJob.
+    session.client("sagemaker").create_training_job(
+        TrainingJobName=f"{PROJECT}-0123456789ab",
+        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+        RoleArn="arn:aws:iam::123456789012:role/sm",
+        OutputDataConfig={"S3OutputPath": "s3://b/out"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 60},
+        Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()],
+    )
+    kms = session.client("kms")
+    tags = [{"TagKey": k, "TagValue": v} for k, v in TAGS.items()]
+    deleting = kms.create_key(Description="alerts", Tags=tags)["KeyMetadata"]
+    kms.schedule_key_deletion(KeyId=deleting["KeyId"], PendingWindowInDays=7)
+    kept = kms.create_key(Description="still in use", Tags=tags)["KeyMetadata"]
+
+    items = find_leftovers(session, PROJECT)
+
+    assert [(item.kind, item.arn) for item in items] == [("tagged kms:key", kept["Arn"])]
+    kms.schedule_key_deletion(KeyId=kept["KeyId"], PendingWindowInDays=7)
+    assert find_leftovers(session, PROJECT) == []
+    assert "not counted: finished training jobs" in format_leftovers([])
+    assert "KMS keys pending deletion" in format_leftovers([])
 
 
 def test_a_failing_listing_is_an_error_not_a_clean_account(session, monkeypatch):

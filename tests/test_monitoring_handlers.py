@@ -33,7 +33,7 @@ from monitoring.capture import capture_objects, write_capture_objects
 from monitoring.drift_engine_local import run_local_drift
 from monitoring.drift_query import DUCKDB, TimeWindow, build_drift_query, duckdb_files
 from monitoring.drift_stats import DriftThresholds
-from tests.aws_fixtures import enum_checked_boto3
+from tests.aws_fixtures import checked_boto3
 
 REGION = "us-east-1"
 BUCKET = "mlops-bucket"
@@ -50,7 +50,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws(), enum_checked_boto3():
+    with mock_aws(), checked_boto3():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield
 

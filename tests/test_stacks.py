@@ -244,6 +244,18 @@ def test_every_lambda_has_its_own_log_group_and_the_newest_python(synthesized):
     assert all("LoggingConfig" in f["Properties"] for f in functions)
 
 
+def test_each_lambdas_log_group_is_where_the_provider_framework_points_a_failed_deploy(synthesized):
+    # The framework appends "Logs: /aws/lambda/<function name>" to a handler's error.
+    for template in synthesized.templates.values():
+        groups = _resources(template, "AWS::Logs::LogGroup")
+        for function in _resources(template, "AWS::Lambda::Function").values():
+            properties = function["Properties"]
+            if not str(properties.get("Runtime", "")).startswith("python"):
+                continue
+            group = groups[properties["LoggingConfig"]["LogGroup"]["Ref"]]
+            assert group["Properties"]["LogGroupName"] == f"/aws/lambda/{properties['FunctionName']}"
+
+
 # --- observability --------------------------------------------------------------------------------
 def _alarm(template: dict[str, Any], metric: str) -> dict[str, Any]:
     (alarm,) = [
@@ -287,6 +299,38 @@ def test_every_alarm_notifies_the_encrypted_topic(synthesized):
     assert len(alarms) >= 8
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_only_real_recoveries_of_the_endpoint_alarms_are_told_no_ok_on_every_deploy(synthesized):
+    template = synthesized.template("observability")
+    alarms = _resources(template, "AWS::CloudWatch::Alarm")
+    assert not any("OKActions" in a["Properties"] for a in alarms.values())
+    (rule,) = [
+        r["Properties"]
+        for r in _resources(template, "AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.cloudwatch"]
+    ]
+    pattern = rule["EventPattern"]
+    assert pattern["detail"] == {"previousState": {"value": ["ALARM"]}, "state": {"value": ["OK"]}}
+    recovering = {alarms[r["Fn::GetAtt"][0]]["Properties"].get("MetricName") for r in pattern["resources"]}
+    assert recovering == {m.MODEL_LATENCY, m.INVOCATION_5XX, m.INVOCATION_4XX}
+
+
+def test_a_failed_drift_run_is_not_retried_by_lambda(synthesized):
+    template = synthesized.template("observability")
+    (config,) = _resources(template, "AWS::Lambda::EventInvokeConfig").values()
+    assert config["Properties"]["MaximumRetryAttempts"] == 0
+    (function_id,) = [
+        k
+        for k, f in _resources(template, "AWS::Lambda::Function").items()
+        if "drift" in f["Properties"]["FunctionName"]
+    ]
+    assert config["Properties"]["FunctionName"] == {"Ref": function_id}
+
+
+def test_versions_take_their_tags_from_the_group_which_carries_the_project_tags(synthesized):
+    (group,) = _resources(synthesized.template("registry"), "AWS::SageMaker::ModelPackageGroup").values()
+    assert {t["Key"]: t["Value"] for t in group["Properties"]["Tags"]}["project"] == "mlops-showcase"
 
 
 def test_email_subscription_only_when_alert_email_is_set(synthesized, variant):

@@ -14,6 +14,7 @@ import json
 import random
 import tarfile
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,10 +29,12 @@ from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, 
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
+from local.request_checks import RequestChecker
 from mlops_stacks.handlers import training_run
 from mlops_stacks.handlers.registration import PropertyError, TrainingRunError, registration_key
 from mlops_stacks.handlers.training_run import MAX_MESSAGE_BYTES, is_complete, on_event
-from tests.aws_fixtures import enum_checked_boto3
+from model_code.failure_reason import reason_line
+from tests.aws_fixtures import checked_boto3
 
 REGION = "us-east-1"
 BUCKET = "churn-data-123456789012"
@@ -98,6 +101,7 @@ class Aws:
     s3: Any
     sagemaker: Any
     logs: Any
+    checker: RequestChecker | None = None
 
 
 @pytest.fixture(scope="module")
@@ -123,21 +127,25 @@ def mocked_aws() -> Any:
         patch.setattr(SageMakerResponse, "delete_model_package", _delete_model_package, raising=False)
         training_run._clients.cache_clear()
         training_run._logs_client.cache_clear()
-        with mock_aws() as mock, enum_checked_boto3():
-            yield mock, Aws(s3=boto3.client("s3"), sagemaker=boto3.client("sagemaker"), logs=boto3.client("logs"))
+        with mock_aws() as mock, checked_boto3() as checker:
+            clients = Aws(s3=boto3.client("s3"), sagemaker=boto3.client("sagemaker"), logs=boto3.client("logs"))
+            clients.checker = checker
+            yield mock, clients
         training_run._clients.cache_clear()
         training_run._logs_client.cache_clear()
 
 
 @pytest.fixture
-def aws(mocked_aws: tuple[Any, Aws]) -> Aws:
-    """An empty account with the project's bucket and model package group."""
+def aws(mocked_aws: tuple[Any, Aws]) -> Iterator[Aws]:
+    """An empty account with the project's bucket and model package group; AWS would refuse no request."""
     mock, clients = mocked_aws
     mock.reset()
     SLOW_DELETES.clear()
     clients.s3.create_bucket(Bucket=BUCKET)
     clients.sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
-    return clients
+    yield clients
+    assert clients.checker is not None
+    clients.checker.assert_clean()
 
 
 def set_job(
@@ -306,7 +314,9 @@ def deploy(aws: Aws, props: dict[str, str], request: str = "Create", *, auc: flo
 
 
 def packages(aws: Aws) -> list[dict[str, Any]]:
-    summaries = aws.sagemaker.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]
+    summaries = aws.sagemaker.list_model_packages(ModelPackageGroupName=GROUP, ModelPackageType="Versioned")[
+        "ModelPackageSummaryList"
+    ]
     return [aws.sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries]
 
 
@@ -450,7 +460,121 @@ def test_a_failure_reason_in_any_script_keeps_the_response_within_its_byte_limit
     message = str(failure.value)
     assert message.startswith(f"training job {JOB} Failed (Failed): ValueError: Spalte ungültig")
     assert len(message.encode()) <= MAX_MESSAGE_BYTES
-    assert message.endswith("…")
+    assert "…" in message
+    # Cut inside, not at the end: where to look and what to do survive.
+    assert message.endswith("change the data, code or hyperparameters to train again.")
+
+
+# What the image's trainer writes over train.py's failure file (sagemaker_containers `_trainer.train`).
+IMAGE_FAILURE = 'AlgorithmError: ExecuteUserScriptError: Command "/miniconda3/bin/python3 -m train --eta 0.1"'
+
+
+def write_job_log(aws: Aws, job: str, lines: list[str], epoch: int = 1700000000) -> str:
+    """The job's stream in the shared training log group, as the container ships its output there."""
+    if not aws.logs.describe_log_groups(logGroupNamePrefix=TRAINING_LOGS)["logGroups"]:
+        aws.logs.create_log_group(logGroupName=TRAINING_LOGS)
+    stream = f"{job}/algo-1-{epoch}"
+    aws.logs.create_log_stream(logGroupName=TRAINING_LOGS, logStreamName=stream)
+    # PutLogEvents refuses events older than 14 days: the lines are written now.
+    start_ms = int(datetime.now(UTC).timestamp() * 1000) - len(lines)
+    for first in range(0, len(lines), 1000):
+        events = [{"timestamp": start_ms + i, "message": line} for i, line in enumerate(lines[first : first + 1000])]
+        aws.logs.put_log_events(logGroupName=TRAINING_LOGS, logStreamName=stream, logEvents=events)
+    return stream
+
+
+def provider_framework_response(message: str) -> bytes:
+    """The FAILED response CDK's Provider framework sends for an isComplete error with `message`.
+
+    Mirrors aws-cdk-lib custom-resources/lib/provider-framework/runtime: `invokeUserFunction` appends
+    the Lambda's log group to the error, `safeHandler` sends the error's stack as the Reason. The
+    JavaScript frames below stand for the stack's own lines (about ten, as Node prints them).
+    """
+    reason = "\n".join(
+        [f"Error: {message}", "", "Logs: /aws/lambda/churn-training-check", ""]
+        + ["    at invokeUserFunction (/var/task/framework.js:1:2573)"] * 10
+    )
+    return json.dumps(
+        {
+            "Status": "FAILED",
+            "Reason": reason,
+            "StackId": f"arn:aws:cloudformation:{REGION}:{DEFAULT_ACCOUNT_ID}:stack/churn-registry/"
+            "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+            "RequestId": "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+            "PhysicalResourceId": f"{GROUP}-training-run",
+            "LogicalResourceId": "TrainingRunResourceA1B2C3D4",
+            "Data": {"JobName": JOB},
+        }
+    ).encode()
+
+
+def test_a_failed_job_fails_the_deploy_with_train_pys_own_reason_from_its_log(aws: Aws) -> None:
+    event = start("Create", properties(TrainingLogGroup=TRAINING_LOGS))
+    # An earlier attempt of the job (a restart) left an older stream with another reason.
+    write_job_log(aws, JOB, [reason_line("an earlier attempt")], epoch=1690000000)
+    noise = [f"[{i}]#011train-logloss:0.5{i % 10}" for i in range(400)]
+    stream = write_job_log(
+        aws,
+        JOB,
+        [
+            *noise,
+            "2026-11-27 12:00:03,001 sagemaker-containers ERROR ExecuteUserScriptError:",
+            reason_line("train.csv line 3, column 'tenure': 'abc' is not a number"),
+            "Traceback (most recent call last):",
+            *noise[:20],
+        ],
+    )
+    set_job(JOB, "Failed", failure_reason=IMAGE_FAILURE)
+
+    with pytest.raises(TrainingRunError) as failure:
+        is_complete(event, None)
+
+    message = str(failure.value)
+    assert message.startswith(
+        f"training job {JOB} Failed (Failed): train.csv line 3, column 'tenure': 'abc' is not a number. "
+    )
+    assert "ExecuteUserScriptError" not in message
+    assert f"See the log group {TRAINING_LOGS}, stream {stream}." in message
+
+
+def test_without_a_marked_line_the_error_has_sagemakers_reason_and_the_last_log_lines(aws: Aws) -> None:
+    event = start("Create", properties(TrainingLogGroup=TRAINING_LOGS))
+    write_job_log(aws, JOB, [f"line {i}" for i in range(30)] + ["MemoryError", "  "])
+    set_job(JOB, "Failed", failure_reason=IMAGE_FAILURE)
+
+    with pytest.raises(TrainingRunError) as failure:
+        is_complete(event, None)
+
+    message = str(failure.value)
+    assert f"{IMAGE_FAILURE}; last log lines: line 26 | line 27 | line 28 | line 29 | MemoryError." in message
+    assert "line 25 " not in message
+
+
+def test_a_job_without_a_log_stream_fails_with_sagemakers_reason_and_says_the_log_is_missing(aws: Aws) -> None:
+    event = start("Create", properties(TrainingLogGroup=TRAINING_LOGS))
+    set_job(JOB, "Failed", failure_reason="ClientError: Data download failed: NoSuchKey")
+
+    with pytest.raises(TrainingRunError) as failure:
+        is_complete(event, None)
+
+    assert f"Data download failed: NoSuchKey (no log stream {JOB}/algo-1-* in {TRAINING_LOGS})" in str(failure.value)
+
+
+@pytest.mark.parametrize("character", ["x", "列", '"'])
+def test_the_longest_reason_in_any_script_keeps_the_cloudformation_response_within_4_kb(
+    aws: Aws, character: str
+) -> None:
+    event = start("Create", properties(TrainingLogGroup=TRAINING_LOGS))
+    write_job_log(aws, JOB, [reason_line(character * 2000)])
+    set_job(JOB, "Failed", secondary="MaxRuntimeExceeded", failure_reason=IMAGE_FAILURE)
+
+    with pytest.raises(TrainingRunError) as failure:
+        is_complete(event, None)
+
+    message = str(failure.value)
+    assert len(message.encode()) <= MAX_MESSAGE_BYTES
+    assert len(provider_framework_response(message)) <= 4096
+    assert message.endswith("change the data, code or hyperparameters to train again.")
 
 
 def test_a_stopped_job_fails_the_deploy_and_says_why_it_stopped(aws: Aws) -> None:
@@ -767,6 +891,7 @@ def test_the_fake_aws_refuses_an_enum_value_that_aws_refuses_for_the_handlers_cl
             ]
             == []
         )
+    assert [v.operation for v in aws.checker.take_violations()] == ["ListModelPackages", "ListModelPackages"]
 
 
 def test_the_fake_aws_checks_enum_values_nested_in_a_request(aws: Aws) -> None:
@@ -785,6 +910,7 @@ def test_the_fake_aws_checks_enum_values_nested_in_a_request(aws: Aws) -> None:
             },
         )
     assert packages(aws) == []
+    assert [v.operation for v in aws.checker.take_violations()] == ["CreateModelPackage"]
 
 
 def test_delete_waits_while_a_version_is_still_deleting(aws: Aws) -> None:

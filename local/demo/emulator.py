@@ -1,4 +1,8 @@
-"""moto's server as the demo's AWS: started on 127.0.0.1, boto3 clients pointed at it, stopped on exit."""
+"""moto's server as the demo's AWS: started on 127.0.0.1, boto3 clients pointed at it, stopped on exit.
+
+Every request of those clients is checked as AWS checks it (`local.request_checks`): moto accepts
+requests that AWS refuses, and the demo must not pass on one of them.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import logging
 from typing import Any
 
 from local.demo.steps import DemoError
+from local.request_checks import RequestChecker, RequestViolationsError
 
 # Every demo client talks to moto in this region; the account is whatever moto's STS reports.
 DEMO_REGION = "us-east-1"
@@ -19,6 +24,7 @@ class AwsEmulator:
         self._server: Any = None
         self._clients: dict[str, Any] = {}
         self.endpoint_url = ""
+        self.request_checker = RequestChecker()
 
     def __enter__(self) -> AwsEmulator:
         try:
@@ -35,8 +41,14 @@ class AwsEmulator:
         self.endpoint_url = f"http://{host}:{port}"
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self.stop()
+        if exc_type is None:
+            # A refused request fails its step at once; this catches one that the calling code swallowed.
+            try:
+                self.request_checker.assert_clean()
+            except RequestViolationsError as err:
+                raise DemoError(str(err)) from None
 
     def stop(self) -> None:
         """Shut the server down and release its port (idempotent)."""
@@ -58,4 +70,5 @@ class AwsEmulator:
                 config=Config(retries={"max_attempts": 2}),
                 **DUMMY_CREDENTIALS,
             )
+            self.request_checker.register(self._clients[service].meta.events)
         return self._clients[service]

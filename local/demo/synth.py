@@ -42,7 +42,7 @@ def synthesize_stacks(out_dir: Path, log_path: Path) -> list[StackSummary]:
 
 
 def node_end_of_life_notice(output: str) -> str | None:
-    """jsii's end-of-life banner about this machine's Node, as one line, if the synth printed one."""
+    """The end-of-life banner jsii printed about this machine's Node, as one line, if the synth printed one."""
     for line in output.splitlines():
         if "is end-of-life" in line:
             # jsii frames the banner in `!!` and, under the CDK CLI, prints each line as a bytes repr.

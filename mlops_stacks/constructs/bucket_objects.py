@@ -28,6 +28,7 @@ def _bucket_objects_function(scope: Construct, log_retention_days: int) -> Pytho
     return PythonFunction(
         stack,
         "BucketObjects",
+        function_name=f"{stack.stack_name}-bucket-objects",
         handler="mlops_stacks.handlers.bucket_objects.handler",
         description="Copies training data into the bucket; empties buckets on destroy",
         log_retention_days=log_retention_days,

@@ -34,7 +34,9 @@ class PythonFunction(Construct):
     """One of our handlers from the shared Lambda bundle.
 
     The log group is created here with retention and removal, so destroy leaves no log group, and
-    the role gets inline log permissions instead of the AWS-managed basic execution policy.
+    the role gets inline log permissions instead of the AWS-managed basic execution policy. The
+    function is named, and its log group has Lambda's default name `/aws/lambda/<function name>`:
+    that is where CDK's Provider framework tells a reader of a failed deploy to look ("Logs:").
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class PythonFunction(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        function_name: str,
         handler: str,
         description: str,
         log_retention_days: int,
@@ -54,6 +57,7 @@ class PythonFunction(Construct):
         self.log_group = logs.LogGroup(
             self,
             "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
             retention=retention(log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -72,6 +76,7 @@ class PythonFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
+            function_name=function_name,
             runtime=LAMBDA_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             code=lambda_.Code.from_asset(str(lambda_bundle())),

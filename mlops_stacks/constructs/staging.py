@@ -77,11 +77,19 @@ def _copy_files(files: Mapping[str, Path]) -> Callable[[Path], None]:
 def lambda_bundle() -> Path:
     """The directory asset shared by our Lambda handlers: the handlers plus the pure packages they call.
 
-    Handlers import `monitoring` and `mlops_stacks.settings`; neither imports aws_cdk, numpy or
-    duckdb at module level, so the bundle needs no layer and no Docker bundling.
+    Handlers import `monitoring`, `mlops_stacks.settings` and `model_code.failure_reason`; none imports
+    aws_cdk, numpy or duckdb at module level, so the bundle needs no layer and no Docker bundling.
     """
     paths = source_files(
-        PROJECT_ROOT, ("mlops_stacks/__init__.py", "mlops_stacks/settings.py", "mlops_stacks/handlers/*.py")
+        PROJECT_ROOT,
+        (
+            "mlops_stacks/__init__.py",
+            "mlops_stacks/settings.py",
+            "mlops_stacks/handlers/*.py",
+            # The TrainingRun finds train.py's failure reason in the job's log the way train.py writes it.
+            "model_code/__init__.py",
+            "model_code/failure_reason.py",
+        ),
     )
     paths += [PROJECT_ROOT / "monitoring" / f"{name}.py" for name in LAMBDA_MONITORING_MODULES]
     files = {path.relative_to(PROJECT_ROOT).as_posix(): path for path in paths}

@@ -73,6 +73,7 @@ class TrainingRun(Construct):
         on_event = PythonFunction(
             self,
             "StartJob",
+            function_name=settings.name("training-start"),
             handler="mlops_stacks.handlers.training_run.on_event",
             description="Starts the training job of a TrainingRun (idempotent by job name)",
             **handler_args,
@@ -80,6 +81,7 @@ class TrainingRun(Construct):
         is_complete = PythonFunction(
             self,
             "CheckJob",
+            function_name=settings.name("training-check"),
             handler="mlops_stacks.handlers.training_run.is_complete",
             description="Polls the training job, then registers the model version behind the quality gate",
             memory_size=512,
@@ -202,12 +204,12 @@ class TrainingRun(Construct):
                     resources=[execution_role.role_arn],
                     conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
                 ),
+                # No AddTags: a version takes its group's tags (CreateModelPackage sends none).
                 iam.PolicyStatement(
                     actions=[
                         "sagemaker:CreateModelPackage",
                         "sagemaker:DescribeModelPackage",
                         "sagemaker:DeleteModelPackage",
-                        "sagemaker:AddTags",
                     ],
                     resources=[f"{arn}:model-package/{group}/*", f"{arn}:model-package-group/{group}"],
                 ),
@@ -230,10 +232,12 @@ class TrainingRun(Construct):
                     actions=["s3:PutObject"],
                     resources=[bucket.arn_for_objects(f"{REGISTRY_PREFIX}/*")],
                 ),
-                # Destroy removes our jobs' streams from SageMaker's shared training log group.
-                iam.PolicyStatement(actions=["logs:DescribeLogStreams"], resources=[training_logs]),
+                # A failed job's reason is in its log stream; destroy removes our jobs' streams from
+                # SageMaker's shared training log group. DescribeLogStreams is authorized on the group's
+                # `:*` ARN (botocore logs LogGroup.arn), the stream actions on the stream's ARN.
+                iam.PolicyStatement(actions=["logs:DescribeLogStreams"], resources=[f"{training_logs}:*"]),
                 iam.PolicyStatement(
-                    actions=["logs:DeleteLogStream"],
+                    actions=["logs:GetLogEvents", "logs:DeleteLogStream"],
                     resources=[f"{training_logs}:log-stream:{settings.project_name}-*"],
                 ),
             ],

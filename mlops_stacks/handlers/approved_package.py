@@ -18,6 +18,7 @@ import boto3
 
 from mlops_stacks.handlers.cfn_response import respond
 from mlops_stacks.handlers.quality_gate import APPROVED
+from mlops_stacks.handlers.registration import VERSIONED
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -35,7 +36,7 @@ def approved_version(sagemaker: Any, group: str, training_job: str) -> dict[str,
     pages = paginator.paginate(
         ModelPackageGroupName=group,
         ModelApprovalStatus=APPROVED,
-        ModelPackageType="Versioned",
+        ModelPackageType=VERSIONED,
         SortBy="CreationTime",
         SortOrder="Descending",
     )

@@ -30,6 +30,8 @@ JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 # CreateLogGroup.logGroupName (API service model).
 LOG_GROUP_PATTERN = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
 RUNNING_STATUSES = frozenset({"InProgress", "Stopping"})
+# ListModelPackages lists only unversioned packages unless told otherwise (botocore ModelPackageType).
+VERSIONED = "Versioned"
 # Files of model.tar.gz that the registry needs (docs/contracts.md, "Training"); the other is BASELINE_FILE.
 EVALUATION_FILE = "evaluation.json"
 # Both are a few kB; the cap protects the Lambda's memory from a malformed artifact.
@@ -575,14 +577,16 @@ def model_package_request(
             "gate_reason": metadata_value(decision.reason),
             "registration_key": key,
         },
-        "Tags": tag_list(props.tags),
+        # No Tags: a version takes its group's tags, and SageMaker refuses tags next to a group name.
     }
 
 
 def _model_package_summaries(sagemaker: Any, group: str) -> Iterator[dict[str, Any]]:
     """Every version in the group, newest first; nothing when the group does not exist."""
     paginator = sagemaker.get_paginator("list_model_packages")
-    pages = paginator.paginate(ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending")
+    pages = paginator.paginate(
+        ModelPackageGroupName=group, ModelPackageType=VERSIONED, SortBy="CreationTime", SortOrder="Descending"
+    )
     try:
         for page in pages:
             yield from page["ModelPackageSummaryList"]
@@ -663,7 +667,7 @@ def versions_left(sagemaker: Any, group: str) -> list[dict[str, Any]]:
     """
     summaries: list[dict[str, Any]] = []
     pages = sagemaker.get_paginator("list_model_packages").paginate(
-        ModelPackageGroupName=group, ModelPackageType="Versioned"
+        ModelPackageGroupName=group, ModelPackageType=VERSIONED
     )
     try:
         for page in pages:

@@ -39,6 +39,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from mlops_stacks.handlers.job_logs import JobLogTail, job_log_tail, sagemaker_reason
 from mlops_stacks.handlers.quality_gate import quality_gate, validation_auc
 from mlops_stacks.handlers.registration import (
     JOB_NAME_PATTERN,
@@ -70,7 +71,12 @@ logger.setLevel(logging.INFO)
 # A custom resource's response must stay under 4096 bytes; the framework adds the log group
 # name and a stack trace to our message, so the message itself stays well below that.
 MAX_MESSAGE_BYTES = 1500
-# SageMaker's FailureReason holds up to 1024 characters of the container's failure file.
+# A failed job's message: train.py's own reason (at most 1024 characters, model_code.failure_reason),
+# else SageMaker's FailureReason and the last log lines; in bytes, as the response limit counts.
+MAX_REASON_BYTES = 1024
+MAX_FAILURE_REASON_BYTES = 600
+MAX_LOG_LINES_BYTES = 420
+# A version's ModelPackageStatusDetails, cut to keep the message short.
 MAX_FAILURE_REASON_CHARS = 800
 # How long Delete waits for stopped jobs to leave Stopping (SIGTERM gives them 120 s) and for
 # versions to leave Deleting before letting the destroy continue anyway.
@@ -180,15 +186,7 @@ def _check(event: dict[str, Any]) -> dict[str, Any]:
             "faster instance type, fewer boosting rounds or less data."
         )
     if status != "Completed":
-        reason = truncate(str(job.get("FailureReason") or "SageMaker gave no reason"), MAX_FAILURE_REASON_CHARS)
-        if secondary == "MaxRuntimeExceeded":
-            reason += f" (it ran longer than MaxRuntimeSeconds={props.max_runtime_seconds})"
-        where = f"the log group {props.training_log_group}" if props.training_log_group else "CloudWatch Logs"
-        raise TrainingRunError(
-            f"training job {props.job_name} {status} ({secondary}): {reason}. See {where}, stream "
-            f"{props.job_name}/*. Job names are reused only for identical inputs: change the data, code "
-            "or hyperparameters to train again."
-        )
+        raise TrainingRunError(failure_message(props, job))
 
     model_data_url = job["ModelArtifacts"]["S3ModelArtifacts"]
     if not artifact_exists(s3, model_data_url):
@@ -214,6 +212,37 @@ def _check(event: dict[str, Any]) -> dict[str, Any]:
         job_created=job["CreationTime"],
     )
     return _registered(props, package, decision.reason, model_data_url, validation_auc(evaluation))
+
+
+def failure_message(props: TrainingRunProperties, job: Mapping[str, Any]) -> str:
+    """Why the job failed, for the CloudFormation event, each part cut so that the response fits 4 KB.
+
+    train.py's marked reason from the job's log when it is there, else SageMaker's FailureReason
+    and the last lines of the log.
+    """
+    status, secondary = job["TrainingJobStatus"], job.get("SecondaryStatus", "")
+    if props.training_log_group:
+        tail = job_log_tail(_logs_client(), props.training_log_group, props.job_name)
+    else:
+        tail = JobLogTail(error="the TrainingLogGroup property is not set")
+    reason = tail.reason
+    if reason:
+        why = truncate_utf8(reason, MAX_REASON_BYTES)
+    else:
+        why = truncate_utf8(sagemaker_reason(job), MAX_FAILURE_REASON_BYTES)
+        last = tail.last_lines()
+        if last:
+            why += "; last log lines: " + truncate_utf8(" | ".join(last), MAX_LOG_LINES_BYTES)
+        elif tail.error:
+            why += f" ({tail.error})"
+    if secondary == "MaxRuntimeExceeded":
+        why += f" (it ran longer than MaxRuntimeSeconds={props.max_runtime_seconds})"
+    where = f"the log group {props.training_log_group}" if props.training_log_group else "CloudWatch Logs"
+    return (
+        f"training job {props.job_name} {status} ({secondary}): {why}. See {where}, stream "
+        f"{tail.stream or props.job_name + '/*'}. Job names are reused only for identical inputs: change the "
+        "data, code or hyperparameters to train again."
+    )
 
 
 def _registered(

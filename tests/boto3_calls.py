@@ -1,0 +1,106 @@
+"""Which boto3 operations a Lambda handler can call, found from its code (AST), not from a list.
+
+From the handler function, follow every call to a function or method defined in the project's
+packages (by name: a method call `x.name()` follows every project function called `name`, which
+over-approximates and so never misses one); collect the services of `boto3.client("<service>")`
+and every attribute call or `get_paginator("<operation>")` whose name is an operation of one of
+those services. A new boto3 call in a handler, or in anything it calls, shows up here.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import botocore.session
+from botocore import xform_name
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("mlops_stacks", "monitoring", "model_code")
+
+
+@dataclass
+class _Module:
+    name: str
+    functions: dict[str, list[ast.AST]] = field(default_factory=lambda: defaultdict(list))
+    imports: dict[str, tuple[str, str]] = field(default_factory=dict)  # local name -> (module, name)
+
+
+@cache
+def _modules() -> dict[str, _Module]:
+    modules = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            module = _Module(name)
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    module.functions[node.name].append(node)
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    for alias in node.names:
+                        module.imports[alias.asname or alias.name] = (node.module, alias.name)
+            modules[name] = module
+    return modules
+
+
+@cache
+def _functions_named(name: str) -> tuple[tuple[str, ast.AST], ...]:
+    return tuple((module.name, node) for module in _modules().values() for node in module.functions.get(name, []))
+
+
+@cache
+def _operations(service: str) -> dict[str, str]:
+    model = botocore.session.get_session().get_service_model(service)
+    return {xform_name(operation): operation for operation in model.operation_names}
+
+
+@dataclass(frozen=True)
+class Boto3Calls:
+    """The services a handler makes clients for and the operations it can call on them."""
+
+    services: frozenset[str]
+    operations: frozenset[tuple[str, str]]  # (service, operation name as in botocore)
+
+
+def _literal(node: ast.AST) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def boto3_calls(handler: str) -> Boto3Calls:
+    """The boto3 calls reachable from `handler` ("package.module.function", as Lambda's Handler names it)."""
+    module_name, _, function = handler.rpartition(".")
+    modules = _modules()
+    queue = [(module_name, node) for node in modules[module_name].functions[function]]
+    seen: set[int] = set()
+    services: set[str] = set()
+    names: set[str] = set()
+    while queue:
+        module_name, node = queue.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        module = modules[module_name]
+        for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+            target = call.func
+            if isinstance(target, ast.Attribute):
+                names.add(target.attr)
+                if target.attr == "client" and call.args and (service := _literal(call.args[0])):
+                    services.add(service)
+                if target.attr == "get_paginator" and call.args and (operation := _literal(call.args[0])):
+                    names.add(operation)
+                queue.extend(_functions_named(target.attr))
+            elif isinstance(target, ast.Name):
+                if target.id in module.functions:
+                    queue.extend((module_name, n) for n in module.functions[target.id])
+                elif target.id in module.imports:
+                    source, name = module.imports[target.id]
+                    if source in modules:
+                        queue.extend((source, n) for n in modules[source].functions.get(name, []))
+    operations = {
+        (service, _operations(service)[name]) for service in services for name in names if name in _operations(service)
+    }
+    return Boto3Calls(frozenset(services), frozenset(operations))
