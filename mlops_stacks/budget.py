@@ -7,7 +7,7 @@ docs/cost.md.
 
 from __future__ import annotations
 
-from aws_cdk import Aws
+from aws_cdk import Aws, Stack
 from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
@@ -44,7 +44,7 @@ class ProjectBudget(Construct):
         principal = iam.ServicePrincipal(BUDGETS_PRINCIPAL)
         same_account = {
             "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-            "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:budgets::{Aws.ACCOUNT_ID}:*"},
+            "ArnLike": {"aws:SourceArn": f"arn:{Stack.of(self).partition}:budgets::{Aws.ACCOUNT_ID}:*"},
         }
         topic.add_to_resource_policy(
             iam.PolicyStatement(

@@ -109,7 +109,7 @@ class EndpointStack(Stack):
             description="Finds the approved model package version of the current training job",
             log_retention_days=settings.log_retention_days,
         )
-        versions = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:model-package/{group_name.lower()}/*"
+        versions = f"arn:{self.partition}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:model-package/{group_name.lower()}/*"
         lookup.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[versions]))
         # ListModelPackages has no resource-level permissions.
         lookup.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]))

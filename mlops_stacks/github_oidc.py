@@ -52,9 +52,9 @@ def bootstrap_role_arn(kind: str, qualifier: str) -> str:
     return Fn.sub(BOOTSTRAP_ROLE_ARN_TEMPLATES[kind].replace("${Qualifier}", qualifier))
 
 
-def endpoint_arn(settings: Settings) -> str:
+def endpoint_arn(stack: Stack, settings: Settings) -> str:
     """The project's endpoint ARN; the endpoint stack names it `<project>-endpoint`."""
-    return f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:endpoint/{settings.endpoint_name}"
+    return f"arn:{stack.partition}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:endpoint/{settings.endpoint_name}"
 
 
 class GithubOidcStack(Stack):
@@ -102,7 +102,7 @@ class GithubOidcStack(Stack):
                         iam.PolicyStatement(
                             sid="SmokeTestEndpoint",
                             actions=list(ENDPOINT_SMOKE_TEST_ACTIONS),
-                            resources=[endpoint_arn(settings)],
+                            resources=[endpoint_arn(self, settings)],
                         )
                     ]
                 ),

@@ -279,7 +279,7 @@ class ObservabilityStack(Stack):
                 **{name.upper(): str(getattr(s, name)) for name in DRIFT_SETTINGS},
             },
         )
-        arn = f"arn:{Aws.PARTITION}"
+        arn = f"arn:{self.partition}"
         region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
         statements = [
             iam.PolicyStatement(

@@ -165,7 +165,7 @@ class StorageStack(Stack):
                 resources=[self.bucket.arn_for_objects(f"{MODELS_PREFIX}/*")],
             )
         )
-        log_group = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:"
+        log_group = f"arn:{self.partition}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:"
         training_logs = f"{log_group}{TRAINING_LOG_GROUP}"
         # The endpoint stack owns this group: without CreateLogGroup here, a container still
         # logging while destroy runs cannot bring the deleted group back.

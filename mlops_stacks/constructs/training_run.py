@@ -181,10 +181,11 @@ class TrainingRun(Construct):
         *functions: PythonFunction,
     ) -> None:
         """One policy for both handlers: they are two halves of the same resource's lifecycle."""
-        arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        partition = Stack.of(self).partition
+        arn = f"arn:{partition}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
         # SageMaker lowercases resource names in ARNs.
         jobs = f"{arn}:training-job/{settings.project_name.lower()}-*"
-        training_logs = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:{TRAINING_LOG_GROUP}"
+        training_logs = f"arn:{partition}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:{TRAINING_LOG_GROUP}"
         group = group_name.lower()
         policy = iam.Policy(
             self,
