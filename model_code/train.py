@@ -27,9 +27,13 @@ import numpy as np
 import xgboost as xgb
 
 try:  # the project's tests and tools import this file as `model_code.train`
+    from model_code.csv_table import TableError, binary_labels, check_column_names, column_indexes, read_table
     from model_code.failure_reason import one_line, reason_line
+    from model_code.number_syntax import is_finite_number
 except ImportError:  # the container pip-installs the sourcedir's files as top-level modules
+    from csv_table import TableError, binary_labels, check_column_names, column_indexes, read_table  # type: ignore[no-redef]
     from failure_reason import one_line, reason_line  # type: ignore[no-redef]
+    from number_syntax import is_finite_number  # type: ignore[no-redef]
 
 BASELINE_BINS = 20
 LABEL_THRESHOLD = 0.5
@@ -124,19 +128,32 @@ class Schema:
 
 
 def read_schema(train_dir: Path) -> Schema:
-    """schema.json from the train channel."""
+    """schema.json from the train channel, held to the rules `dataset.Schema.from_json` checks at synth."""
     path = train_dir / "schema.json"
     if not path.is_file():
         raise DataError(f"schema.json not found in the train channel ({train_dir})")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        label = raw["label"]
-        features = [f["name"] for f in raw["features"]]
-        ranges = [(float(f["min"]), float(f["max"])) for f in raw["features"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"schema.json is malformed: {type(exc).__name__}: {exc}") from None
-    if not isinstance(label, str) or not features:
-        raise DataError("schema.json needs a `label` string and a non-empty `features` list")
+    except (ValueError, RecursionError) as exc:
+        raise DataError(f"schema.json is malformed: not UTF-8 JSON ({exc})") from None
+    label = raw.get("label") if isinstance(raw, dict) else None
+    items = raw.get("features") if isinstance(raw, dict) else None
+    if not isinstance(label, str) or not label or not isinstance(items, list) or not items:
+        raise DataError("schema.json is malformed: it needs a `label` string and a non-empty `features` list")
+    features, ranges = [], []
+    for index, item in enumerate(items):
+        name = item.get("name") if isinstance(item, dict) else None
+        low, high = (item.get("min"), item.get("max")) if isinstance(item, dict) else (None, None)
+        if not isinstance(name, str) or not is_finite_number(low) or not is_finite_number(high) or low > high:
+            raise DataError(
+                f"schema.json is malformed: features[{index}] needs a `name` and finite numbers `min` <= `max`"
+            )
+        features.append(name)
+        ranges.append((float(low), float(high)))
+    try:
+        check_column_names([*features, label], "schema.json")
+    except TableError as exc:
+        raise DataError(str(exc)) from None
     return Schema(label=label, features=features, ranges=ranges, raw=raw)
 
 
@@ -154,66 +171,14 @@ def read_channel(directory: Path, channel: str, schema: Schema) -> tuple[np.ndar
 
 
 def read_csv_file(path: Path, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
-    """Parse one CSV by hand (numpy only); errors name the file, line and column."""
+    """One CSV of a channel (model_code/csv_table.py): features in schema order and 0/1 labels."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
-        return np.empty((0, len(schema.features))), np.empty(0, dtype=np.int8)
-    header = [name.strip() for name in lines[0].lstrip("\ufeff").split(",")]
-    missing = [name for name in [*schema.features, schema.label] if name not in header]
-    if missing:
-        raise DataError(f"{path.name}: missing column(s) {', '.join(repr(m) for m in missing)}")
-    cells = []
-    for number, line in enumerate(lines[1:], start=2):
-        row = line.split(",")
-        if len(row) != len(header):
-            raise DataError(f"{path.name} line {number}: {len(row)} fields, the header has {len(header)}")
-        if "n" in line or "N" in line:
-            _reject_spelled_nan(path.name, number, header, row)
-        cells.append([cell.strip() or "nan" for cell in row])
-    if not cells:
-        return np.empty((0, len(schema.features))), np.empty(0, dtype=np.int8)
-    try:
-        values = np.array(cells, dtype=np.float64)
-    except ValueError:
-        values = None
-    if values is None or np.isinf(values).any():
-        _raise_first_bad_cell(path.name, header, cells)
-    assert values is not None
-    label = values[:, header.index(schema.label)]
-    bad = np.flatnonzero((label != 0.0) & (label != 1.0))
-    if bad.size:
-        row = int(bad[0])
-        value = cells[row][header.index(schema.label)]
-        shown = "" if value == "nan" else value
-        raise DataError(f"{path.name} line {row + 2}: label '{schema.label}' must be 0 or 1, got {shown!r}")
-    features = values[:, [header.index(name) for name in schema.features]]
-    return features, label.astype(np.int8)
-
-
-def _reject_spelled_nan(name: str, number: int, header: list[str], row: list[str]) -> None:
-    """Only an empty field is a missing value (docs/contracts.md); `nan` in the text is a mistake."""
-    for column, cell in zip(header, row, strict=True):
-        if cell.strip().lstrip("+-").lower() == "nan":
-            raise DataError(
-                f"{name} line {number}, column '{column}': {cell.strip()!r} is not a number; "
-                "leave the field empty for a missing value"
-            )
-
-
-def _raise_first_bad_cell(name: str, header: list[str], cells: list[list[str]]) -> None:
-    for number, row in enumerate(cells, start=2):
-        for column, cell in zip(header, row, strict=True):
-            try:
-                value = float(cell)
-            except ValueError:
-                raise DataError(f"{name} line {number}, column '{column}': {cell!r} is not a number") from None
-            if np.isinf(value):
-                raise DataError(f"{name} line {number}, column '{column}': {cell!r} is not finite")
+        table = read_table(path, path.name)
+        features = column_indexes(table, [*schema.features, schema.label], path.name)[:-1]
+        labels = binary_labels(table, schema.label, path.name)
+    except TableError as exc:
+        raise DataError(str(exc)) from None
+    return table.values[:, features], labels
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
