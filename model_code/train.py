@@ -242,8 +242,12 @@ def distribution_baseline(name: str, values: np.ndarray, value_range: tuple[floa
     }
 
 
-def train(args: argparse.Namespace, paths: JobPaths, num_threads: int) -> dict[str, Any]:
-    """Train, evaluate and write the model directory; returns evaluation.json's content."""
+def train(args: argparse.Namespace, paths: JobPaths, num_threads: int, model_id: str | None = None) -> dict[str, Any]:
+    """Train, evaluate and write the model directory; returns evaluation.json's content.
+
+    `model_id` (the training job's name) goes into baseline.json: the serving container stamps
+    the same id on every capture record, so drift can tell whose rows it is looking at.
+    """
     schema = read_schema(paths.train)
     x_train, y_train = read_channel(paths.train, "train", schema)
     x_val, y_val = read_channel(paths.validation, "validation", schema)
@@ -298,6 +302,7 @@ def train(args: argparse.Namespace, paths: JobPaths, num_threads: int) -> dict[s
     }
     baseline = {
         "version": 1,
+        **({"model_id": model_id} if model_id else {}),
         "n_rows": int(y_train.size),
         "features": [
             distribution_baseline(name, x_train[:, i], schema.ranges[i]) for i, name in enumerate(schema.features)
@@ -341,7 +346,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     try:
         args = parse_hyperparameters(sys.argv[1:] if argv is None else argv)
         threads = int(env.get("SM_NUM_CPUS") or os.cpu_count() or 1)
-        train(args, paths, threads)
+        train(args, paths, threads, model_id=env.get("TRAINING_JOB_NAME"))
     except DataError as exc:
         _report_failure(paths.failure_file, str(exc))
         return 1
