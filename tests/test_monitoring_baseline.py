@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import gzip
 import io
 import json
 import tarfile
@@ -14,6 +13,7 @@ import pytest
 
 from local import serving
 from monitoring.baseline import BaselineError, load_baseline, parse_baseline
+from tests.model_fixtures import archive_bytes
 
 FEATURE = {
     "name": "tenure_months",
@@ -95,16 +95,6 @@ def test_loading_names_the_file_when_it_is_missing_or_not_json(tmp_path: Path) -
     bad.write_text("{")
     with pytest.raises(BaselineError, match=r"bad\.json is not valid JSON"):
         load_baseline(bad)
-
-
-def archive_bytes(members: dict[str, bytes]) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tar:
-        for name, body in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(body)
-            tar.addfile(info, io.BytesIO(body))
-    return gzip.compress(raw.getvalue(), mtime=0)
 
 
 GOOD_ARCHIVE = archive_bytes({"baseline.json": json.dumps(DOCUMENT).encode(), "model.ubj": bytes(4000)})

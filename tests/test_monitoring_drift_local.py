@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from monitoring.capture import capture_objects, write_capture_objects
 from monitoring.drift_engine_local import capture_files, run_local_drift
 from monitoring.drift_query import TimeWindow
 from monitoring.drift_stats import DriftThresholds
+from tests.model_fixtures import archive_bytes
 
 N_FEATURES = 8
 DRIFTED = (0, 6)
@@ -188,21 +187,12 @@ def baseline_of(workdir: Path, model_id: str | None) -> dict:
     return {**document, "model_id": model_id} if model_id else document
 
 
-def write_archive(path: Path, members: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as archive:
-        for name, body in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(body)
-            archive.addfile(info, io.BytesIO(body))
-    return path
-
-
 def test_a_truncated_model_archive_exits_2_in_one_line(
     workdir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     body = (workdir / "baseline.json").read_bytes()
-    archive = write_archive(tmp_path / "model.tar.gz", {"model.ubj": bytes(range(256)) * 64, "baseline.json": body})
-    archive.write_bytes(archive.read_bytes()[:-200])
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(archive_bytes({"model.ubj": bytes(range(256)) * 64, "baseline.json": body})[:-200])
     assert mlops_drift("--baseline", str(archive), "--capture", str(workdir / "capture")) == 2
     assert "is not a readable model.tar.gz" in one_error_line(capsys)
 
@@ -263,9 +253,8 @@ def test_a_model_archive_answers_to_the_id_mlops_serve_gives_it(
 ) -> None:
     from local.serving import _model_id
 
-    archive = write_archive(
-        tmp_path / "model.tar.gz", {"baseline.json": json.dumps(baseline_of(workdir, "job-a")).encode()}
-    )
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(archive_bytes({"baseline.json": json.dumps(baseline_of(workdir, "job-a")).encode()}))
     capture = small_capture(tmp_path / "capture", model_id=_model_id(archive))
     assert mlops_drift("--baseline", str(archive), "--capture", str(capture), "--json") == 0
     assert json.loads(capsys.readouterr().out)["rows"] == 400
