@@ -55,13 +55,14 @@ def number(low: float, high: float, *, low_open: bool = False) -> Callable[[str]
     return parse
 
 
-def whole_number(low: int, high: int) -> Callable[[str], int]:
-    """An argparse type: a whole number in [low, high], written with ASCII digits."""
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `low` (and at most `high`), written with ASCII digits."""
+    shown = f"from {low} to {high}" if high is not None else f"of at least {low}"
 
     def parse(text: str) -> int:
         value = _checked(parse_whole_number, text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}, got {text!r}")
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be a whole number {shown}, got {text!r}")
         return value
 
     parse.__name__ = "whole number"

@@ -29,17 +29,19 @@ import xgboost as xgb
 try:  # the project's tests and tools import this file as `model_code.train`
     from model_code.csv_table import TableError, binary_labels, check_column_names, column_indexes, read_table
     from model_code.failure_reason import one_line, reason_line
-    from model_code.number_syntax import is_finite_number
+    from model_code.number_syntax import is_finite_number, parse_number, parse_whole_number
 except ImportError:  # the container pip-installs the sourcedir's files as top-level modules
     from csv_table import TableError, binary_labels, check_column_names, column_indexes, read_table  # type: ignore[no-redef]
     from failure_reason import one_line, reason_line  # type: ignore[no-redef]
-    from number_syntax import is_finite_number  # type: ignore[no-redef]
+    from number_syntax import is_finite_number, parse_number, parse_whole_number  # type: ignore[no-redef]
 
 BASELINE_BINS = 20
 LABEL_THRESHOLD = 0.5
 MIN_TRAIN_ROWS = 20
 SCORE_NAME = "prediction_score"
 PROGRESS_EVERY = 25  # rounds between xgboost's own progress lines in the log
+MAX_DEPTH = 63  # far beyond any useful tree, and within what xgboost accepts
+MAX_INT32 = 2**31 - 1  # xgboost reads these parameters as C ints
 
 
 class DataError(Exception):
@@ -53,32 +55,53 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise DataError(f"bad hyperparameter: {message}")
 
 
+def _number(text: str) -> float:
+    try:
+        return parse_number(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return parse_whole_number(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parse_hyperparameters(argv: Sequence[str]) -> argparse.Namespace:
-    """Hyperparameters as the container passes them: `--name value` pairs, values already JSON-decoded."""
+    """Hyperparameters as the container passes them: `--name value` pairs, values already JSON-decoded.
+
+    Numbers follow model_code/number_syntax.py, as the data does: `1_0` is no eta of 10.
+    """
     parser = _ArgumentParser(prog="train.py", add_help=False)
-    parser.add_argument("--max_depth", type=int, default=4)
-    parser.add_argument("--eta", type=float, default=0.1)
-    parser.add_argument("--num_round", type=int, default=300)
-    parser.add_argument("--early_stopping_rounds", type=int, default=20)
-    parser.add_argument("--subsample", type=float, default=0.9)
-    parser.add_argument("--colsample_bytree", type=float, default=0.9)
-    parser.add_argument("--min_child_weight", type=float, default=1.0)
-    parser.add_argument("--gamma", type=float, default=0.0)
-    parser.add_argument("--lambda", dest="reg_lambda", type=float, default=1.0)
-    parser.add_argument("--alpha", dest="reg_alpha", type=float, default=0.0)
-    parser.add_argument("--max_bin", type=int, default=256)
-    parser.add_argument("--scale_pos_weight", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max_depth", type=_whole_number, default=4)
+    parser.add_argument("--eta", type=_number, default=0.1)
+    parser.add_argument("--num_round", type=_whole_number, default=300)
+    parser.add_argument("--early_stopping_rounds", type=_whole_number, default=20)
+    parser.add_argument("--subsample", type=_number, default=0.9)
+    parser.add_argument("--colsample_bytree", type=_number, default=0.9)
+    parser.add_argument("--min_child_weight", type=_number, default=1.0)
+    parser.add_argument("--gamma", type=_number, default=0.0)
+    parser.add_argument("--lambda", dest="reg_lambda", type=_number, default=1.0)
+    parser.add_argument("--alpha", dest="reg_alpha", type=_number, default=0.0)
+    parser.add_argument("--max_bin", type=_whole_number, default=256)
+    parser.add_argument("--scale_pos_weight", type=_number, default=1.0)
+    parser.add_argument("--seed", type=_whole_number, default=0)
     args = parser.parse_args(list(argv))
     checks = [
-        (args.max_depth >= 1, "max_depth must be >= 1"),
+        (1 <= args.max_depth <= MAX_DEPTH, f"max_depth must be from 1 to {MAX_DEPTH}"),
         (0.0 < args.eta <= 1.0, "eta must be in (0, 1]"),
         (args.num_round >= 1, "num_round must be >= 1"),
         (args.early_stopping_rounds >= 0, "early_stopping_rounds must be >= 0 (0 turns it off)"),
         (0.0 < args.subsample <= 1.0, "subsample must be in (0, 1]"),
         (0.0 < args.colsample_bytree <= 1.0, "colsample_bytree must be in (0, 1]"),
         (args.min_child_weight >= 0.0, "min_child_weight must be >= 0"),
-        (args.max_bin >= 2, "max_bin must be >= 2"),
+        (args.gamma >= 0.0, "gamma must be >= 0"),
+        (args.reg_lambda >= 0.0, "lambda must be >= 0"),
+        (args.reg_alpha >= 0.0, "alpha must be >= 0"),
+        (2 <= args.max_bin <= MAX_INT32, f"max_bin must be from 2 to {MAX_INT32}"),
+        (args.num_round <= MAX_INT32, f"num_round must be at most {MAX_INT32}"),
         (args.scale_pos_weight > 0.0, "scale_pos_weight must be > 0"),
     ]
     for ok, message in checks:

@@ -237,7 +237,10 @@ def test_training_reads_csv_whose_header_and_values_are_quoted(tmp_path: Path) -
     ("args", "reason"),
     [
         (["--eta", "2"], "eta must be in (0, 1]"),
-        (["--max_depth", "deep"], "argument --max_depth: invalid int value: 'deep'"),
+        (["--max_depth", "deep"], "argument --max_depth: 'deep' is not a whole number"),
+        (["--eta", "1_0"], "argument --eta: '1_0' is not a plain decimal number"),
+        (["--gamma", "-1"], "gamma must be >= 0"),
+        (["--max_depth", "100000000000000000"], "max_depth must be from 1 to 63"),
         (["--learning_speed", "3"], "unrecognized arguments: --learning_speed 3"),
     ],
 )
