@@ -69,6 +69,11 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def finite_number(text: str) -> float:
+    """An argparse type: any finite number in plain decimal notation (the verb checks its range)."""
+    return _checked(parse_number, text)
+
+
 def plain_number(text: str) -> str:
     """An argparse type for a setting's override: checked for syntax here, for range by the setting."""
     _checked(parse_number, text)
