@@ -289,14 +289,14 @@ def build_drift_query(
 
     where = ""
     in_window = "t IS NOT NULL"
-    own_model = "true"
-    if model_ids:
-        own_model = f"model_id IN ({', '.join(_string(model_id) for model_id in model_ids)})"
     if window is not None:
         in_window = f"t >= {d.ts_literal(window.start)} AND t < {d.ts_literal(window.end)}"
         if dialect == ATHENA:
             first, last = window.partition_bounds()
             where = f"\n  WHERE dt >= '{first}' AND dt <= '{last}'"
+    # The model filter costs a string column per row: only a query that filters reads model_id.
+    model = ", model_id" if model_ids else ""
+    own_model = f"model_id IN ({', '.join(_string(m) for m in model_ids)})" if model_ids else "true"
     values = [
         f"CASE WHEN keep AND {d.is_finite(d.element('x', j))} THEN {d.element('x', j)} END AS f{j}"
         for j in range(1, n_features + 1)
@@ -309,24 +309,24 @@ def build_drift_query(
         "min(CASE WHEN keep THEN ts END) AS first_ts",
         "max(CASE WHEN keep THEN ts END) AS last_ts",
         "count_if(other_model) AS other_model_rows",
-        "min(CASE WHEN other_model THEN model_id END) AS other_model_id",
+        "min(CASE WHEN other_model THEN model_id END) AS other_model_id"
+        if model_ids
+        else "CAST(NULL AS VARCHAR) AS other_model_id",
         "count_if(other_width) AS other_width_rows",
-        f"max(CASE WHEN other_width THEN {d.length('x')} END) AS other_width",
+        "max(CASE WHEN other_width THEN n_x END) AS other_width",
     ]
     for spec, dist in zip((*features, score), (*baseline.features, baseline.score), strict=True):
         aggregates.extend(_column_aggregates(spec, dist))
     newline = ",\n  "
     sql = (
-        f"WITH parsed AS (\n  SELECT ts, model_id, x, score, {d.parse_ts('ts')} AS t\n  FROM {source}{where}\n),\n"
-        f"checked AS (\n  SELECT ts, model_id, x, score, t, coalesce(t IS NOT NULL AND x IS NOT NULL "
-        f"AND {d.length('x')} = {n_features} AND {d.is_finite('score')}, false) AS valid,\n"
-        f"  coalesce({in_window}, false) AS in_window,\n  coalesce({own_model}, false) AS own_model\n"
-        "  FROM parsed\n),\n"
-        "flagged AS (\n  SELECT ts, model_id, x, score, valid, valid AND in_window AND own_model AS keep,\n"
-        "  valid AND in_window AND NOT own_model AS other_model,\n"
-        f"  coalesce(in_window AND x IS NOT NULL AND {d.length('x')} <> {n_features}, false) AS other_width\n"
-        "  FROM checked\n),\n"
-        f"cols AS (\n  SELECT ts, model_id, x, valid, keep, other_model, other_width,\n  {newline.join(values)}\n"
+        f"WITH parsed AS (\n  SELECT ts, x, score{model}, {d.parse_ts('ts')} AS t\n  FROM {source}{where}\n),\n"
+        f"checked AS (\n  SELECT ts, x, score{model}, t, {d.length('x')} AS n_x, coalesce(t IS NOT NULL "
+        f"AND x IS NOT NULL AND {d.length('x')} = {n_features} AND {d.is_finite('score')}, false) AS valid,\n"
+        f"  coalesce({in_window}, false) AS in_window, coalesce({own_model}, false) AS own_model\n  FROM parsed\n),\n"
+        f"flagged AS (\n  SELECT ts, x, score{model}, valid, n_x, valid AND in_window AND own_model AS keep,\n"
+        f"  valid AND in_window AND NOT own_model AS other_model,\n"
+        f"  in_window AND coalesce(n_x <> {n_features}, false) AS other_width\n  FROM checked\n),\n"
+        f"cols AS (\n  SELECT ts{model}, valid, keep, other_model, other_width, n_x,\n  {newline.join(values)}\n"
         "  FROM flagged\n)\n"
         f"SELECT\n  {newline.join(aggregates)}\nFROM cols\n"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -366,3 +367,42 @@ def test_any_input_gives_a_report_or_exit_2_with_one_line(
         else:
             assert json.loads(captured.out)["status"] in ("ok", "warn", "alert", "no_data")
             assert code == 0 or options.get("--fail-on") in ("warn", "alert")
+
+
+capture_lines = st.one_of(
+    st.binary(max_size=80),
+    st.sampled_from(
+        [
+            b'{"ts":"9999-12-31T23:59:59-05:00","x":[1,2,3,4,5,6,7,8],"score":0.5}',
+            b'{"ts":"2026-11-26T10:00:00Z","x":[1e400,2,3,4,5,6,7,8],"score":0.5}',
+            b'{"ts":"2026-11-26T10:00:00Z","x":"abc","score":"0.5"}',
+            b"[" * 3000,
+            b"\xff\xfe\x00",
+            b'{"ts":"2026-11-26T10:00:00Z","model_id":"other","x":[1,2,3,4,5,6,7,8],"score":0.5}',
+        ]
+    ),
+)
+
+
+@given(
+    lines=st.lists(capture_lines, max_size=6), name=st.sampled_from(["a.jsonl", "*.jsonl", "x[1].jsonl", "é?.jsonl"])
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_capture_file_gives_a_report_or_exit_2_with_one_line(
+    workdir: Path, tmp_path: Path, capsys: pytest.CaptureFixture, lines: list[bytes], name: str
+) -> None:
+    capsys.readouterr()
+    capture = tmp_path / "capture"
+    shutil.rmtree(capture, ignore_errors=True)
+    capture.mkdir()
+    data = b"\n".join(lines)
+    (capture / name).write_bytes(data)
+    code = mlops_drift("--baseline", str(workdir / "baseline.json"), "--capture", str(capture), "--json")
+    captured = capsys.readouterr()
+    if code == 2:
+        assert captured.err.count("\n") == 1 and captured.err.startswith("mlops drift: error: "), captured.err
+    else:
+        assert code == 0 and "Traceback" not in captured.err
+        report = json.loads(captured.out)
+        physical_lines = data.count(b"\n") + data.count(b"\r") + 1
+        assert report["rows"] + report["skipped_lines"] + report["other_model_rows"] <= physical_lines
