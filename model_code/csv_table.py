@@ -62,6 +62,9 @@ def read_table(path: Path, source: str) -> Table:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise TableError(f"{source} line {line}: not UTF-8 text (byte {exc.start})") from None
+    if "\x00" in text:  # Python 3.10's csv refuses it, 3.11's reads it: refuse it the same way in both
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise TableError(f"{source} line {line}: holds a NUL character")
     rows, lines = _records(text, source)
     while rows and _blank(rows[-1]):
         rows.pop()

@@ -99,6 +99,7 @@ BAD = [
     ("", "data.csv: empty file, expected a header row and data rows"),
     ("\n\n", "data.csv: empty file"),
     (b"a,b,y\n1,2,0\n\xff,2,1\n", "data.csv line 3: not UTF-8 text (byte 12)"),
+    ("a,b,y\n1,2,0\n1,\x00,1\n", "data.csv line 3: holds a NUL character"),
 ]
 
 
