@@ -51,7 +51,6 @@ def number(low: float, high: float, *, low_open: bool = False) -> Callable[[str]
             raise argparse.ArgumentTypeError(f"must be {shown}, got {text!r}")
         return value
 
-    parse.__name__ = "number"  # argparse names the type in its message
     return parse
 
 
@@ -65,7 +64,6 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"must be a whole number {shown}, got {text!r}")
         return value
 
-    parse.__name__ = "whole number"
     return parse
 
 
