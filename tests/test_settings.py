@@ -81,6 +81,7 @@ def test_hyperparameters_from_the_command_line_merge_over_the_defaults():
         ("data_seed", "-1"),
         ("data_seed", str(2**32)),
         ("drift_min_rows", 1e300),
+        ("label_column", "churn\nflag"),
     ],
 )
 def test_a_bad_value_fails_with_the_settings_name(name, value):
