@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -27,6 +29,7 @@ except ImportError:  # the container pip-installs the sourcedir's files as top-l
     from number_syntax import NUMBER, number_problem  # type: ignore[no-redef]
 
 BLANKS = " \t"
+_NUMBER_CHARACTERS = re.compile(r"[0-9eE.+-]*")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -146,13 +149,18 @@ def _numbers(cells: list[list[str]], header: list[str], lines: list[int], source
     if not cells:
         return np.empty((0, len(header)))
     flat = [cell for row in cells for cell in row]
-    bad = next((k for k, cell in enumerate(flat) if cell and NUMBER.fullmatch(cell) is None), None)
-    if bad is not None:
+    nan = float("nan")
+    try:
+        if _NUMBER_CHARACTERS.fullmatch("".join(flat)) is None:
+            raise ValueError("a character no number has")
+        # On these characters Python's float() takes exactly the texts NUMBER matches.
+        values = np.array([float(cell) if cell else nan for cell in flat], dtype=np.float64)
+    except ValueError:
+        bad = next(k for k, cell in enumerate(flat) if cell and NUMBER.fullmatch(cell) is None)
         problem = number_problem(flat[bad]) or ""
         if flat[bad].lstrip("+-").lower() == "nan":
             problem += "; leave the field empty for a missing value"
         _fail(source, lines, header, bad, problem)
-    values = np.array([cell or "nan" for cell in flat], dtype=np.float64)
     with np.errstate(over="ignore"):
         too_large = np.flatnonzero(np.isinf(values.astype(np.float32)))
     if too_large.size:
@@ -165,6 +173,6 @@ def _numbers(cells: list[list[str]], header: list[str], lines: list[int], source
     return values.reshape(len(cells), len(header))
 
 
-def _fail(source: str, lines: list[int], header: list[str], position: int, problem: str) -> None:
+def _fail(source: str, lines: list[int], header: list[str], position: int, problem: str) -> NoReturn:
     row, column = divmod(position, len(header))
     raise TableError(f"{source} line {lines[row]}, column {header[column]!r}: {problem}")

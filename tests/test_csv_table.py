@@ -7,6 +7,7 @@ one-line message naming the file, the line and the column.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import string
@@ -163,6 +164,22 @@ def test_the_number_syntax_accepts_exactly_plain_ascii_decimals_that_are_finite(
         with pytest.raises(ValueError) as raised:
             parse_number(text)
         assert str(raised.value) == problem and problem.startswith(repr(text))
+
+
+def test_on_number_characters_python_float_takes_exactly_the_number_syntax() -> None:
+    # The reader's fast path converts cells of these characters with float() and checks nothing else.
+    for length in range(1, 5):
+        for chars in itertools.product("09eE.+-", repeat=length):
+            text = "".join(chars)
+            assert python_reads(text) == (NUMBER.fullmatch(text) is not None), text
+
+
+def python_reads(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize("text", ["12", "-3", "+0", "007"])
