@@ -1,6 +1,7 @@
 """The training data: a synthetic churn data set or the user's own CSV, in the contract's layout."""
 
 from dataset.schema import (
+    MAX_ROWS,
     MIN_ROWS,
     DatasetError,
     FeatureSpec,
@@ -29,6 +30,7 @@ __all__ = [
     "FEATURES",
     "FEATURE_NAMES",
     "LABEL",
+    "MAX_ROWS",
     "MIN_ROWS",
     "SCHEMA",
     "DatasetError",

@@ -1,11 +1,15 @@
 """The data set's schema and the one validation that synthetic and user CSV files both pass.
 
 File formats are those of docs/contracts.md ("Data set"): a header row, feature columns, then the
-0/1 label column; numbers only, `.` decimal point, no quoting; an empty field is a missing value.
+0/1 label column; numbers only, `.` decimal point; an empty field is a missing value. CSV files
+are read by `model_code.csv_table`, the reader the training job itself uses, so synth refuses
+exactly what training would refuse, with the same message.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from model_code.csv_table import Table, TableError, binary_labels, check_column_names, column_indexes, read_table
+from model_code.number_syntax import is_finite_number
+
 MIN_ROWS = 100  # fewer rows cannot give a meaningful 80/20 split and validation AUC
+MAX_ROWS = 1_000_000  # synthetic rows: the generator holds them all in memory (the `synthetic_rows` maximum)
 SCHEMA_FILE = "schema.json"
 TRAIN_FILE = "train.csv"
 VALIDATION_FILE = "validation.csv"
@@ -77,7 +85,7 @@ class Schema:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
                 raise DatasetError(f"{where} must be an object with a non-empty `name`")
             low, high = item.get("min"), item.get("max")
-            if not _is_number(low) or not _is_number(high) or low > high:
+            if not is_finite_number(low) or not is_finite_number(high) or low > high:
                 raise DatasetError(f"{where} ({item['name']}): `min` and `max` must be numbers with min <= max")
             specs.append(
                 FeatureSpec(
@@ -100,57 +108,59 @@ def load_schema(path: str | Path) -> Schema:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DatasetError(f"{path}: schema file not found") from None
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise DatasetError(f"{path}: not valid UTF-8 JSON ({exc})") from None
     return Schema.from_json(data, source=str(path))
 
 
 def write_schema(schema: Schema, path: str | Path) -> Path:
     """Write `schema.json` with stable formatting, so equal schemas give equal bytes."""
     path = Path(path)
-    path.write_text(json.dumps(schema.to_json(), indent=2) + "\n", encoding="utf-8")
+    try:
+        path.write_text(json.dumps(schema.to_json(), indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be written ({exc.strerror or exc})") from None
     return path
 
 
-@dataclass(frozen=True)
-class CsvTable:
-    """A parsed CSV file: its header, the cells as text and as numbers (NaN = missing)."""
-
-    header: list[str]
-    cells: list[list[str]]
-    values: np.ndarray
-
-    @property
-    def n_rows(self) -> int:
-        """Number of data rows (the header excluded)."""
-        return len(self.cells)
-
-
-def read_csv(path: str | Path) -> CsvTable:
-    """Parse a numeric CSV with a header row; errors name the line and the column."""
-    path = Path(path)
+def read_csv(path: str | Path) -> Table:
+    """Parse a numeric CSV with a header row; errors name the file, the line and the column."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    lines = text.splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
-        raise DatasetError(f"{path}: empty file, expected a header row and data rows")
-    header = [name.strip() for name in lines[0].lstrip("\ufeff").split(",")]
-    _check_column_names(header, str(path))
-    cells = []
-    for number, line in enumerate(lines[1:], start=2):
-        row = line.split(",")
-        if len(row) != len(header):
-            if not line.strip():
-                raise DatasetError(f"{path} line {number}: empty line inside the data")
-            raise DatasetError(f"{path} line {number}: {len(row)} fields, the header has {len(header)}")
-        cells.append([cell.strip() for cell in row])
-    return CsvTable(header=header, cells=cells, values=_to_numbers(cells, header, str(path)))
+        return read_table(Path(path), str(path))
+    except TableError as exc:
+        raise DatasetError(str(exc)) from None
+
+
+def check_seed(seed: int) -> None:
+    """A generator or shuffle seed must be a whole number >= 0 (numpy refuses negative seeds)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DatasetError(f"seed must be a whole number >= 0, got {seed!r}")
+
+
+def output_directory(path: str | Path) -> Path:
+    """Create the directory a data set is written to; a file or an unwritable place in the way is an error."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DatasetError(f"{out}: exists and is not a directory; the data set is written into a directory") from None
+    except OSError as exc:
+        raise DatasetError(f"{out}: cannot create the directory ({exc.strerror or exc})") from None
+    return out
+
+
+def write_csv(path: Path, columns: Sequence[str], lines: Sequence[str]) -> None:
+    """Write a header row (names quoted where CSV needs it) and ready-made data lines, LF-terminated."""
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(columns)
+    try:
+        with path.open("w", encoding="utf-8", newline="\n") as handle:
+            handle.write(header.getvalue())
+            handle.writelines(line + "\n" for line in lines)
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be written ({exc.strerror or exc})") from None
 
 
 @dataclass(frozen=True)
@@ -159,7 +169,7 @@ class LabeledData:
 
     features: np.ndarray
     labels: np.ndarray
-    table: CsvTable
+    table: Table
 
 
 def validate_labeled_csv(path: str | Path, schema: Schema, min_rows: int = 1) -> LabeledData:
@@ -168,55 +178,19 @@ def validate_labeled_csv(path: str | Path, schema: Schema, min_rows: int = 1) ->
     return _validate_table(table, schema, str(path), min_rows)
 
 
-def _validate_table(table: CsvTable, schema: Schema, source: str, min_rows: int) -> LabeledData:
-    missing = [name for name in schema.columns if name not in table.header]
-    if missing:
-        raise DatasetError(f"{source}: missing column(s) {', '.join(repr(m) for m in missing)}")
-    index = {name: i for i, name in enumerate(table.header)}
-    labels = table.values[:, index[schema.label]] if table.n_rows else np.empty(0)
-    bad = np.flatnonzero(~np.isin(labels, (0.0, 1.0)))
-    if bad.size:
-        row = int(bad[0])
-        value = table.cells[row][index[schema.label]]
-        raise DatasetError(f"{source} line {row + 2}: label {schema.label!r} must be 0 or 1, got {value!r}")
+def _validate_table(table: Table, schema: Schema, source: str, min_rows: int) -> LabeledData:
+    try:
+        features = column_indexes(table, schema.columns, source)[:-1]
+        labels = binary_labels(table, schema.label, source)
+    except TableError as exc:
+        raise DatasetError(str(exc)) from None
     if table.n_rows < min_rows:
         raise DatasetError(f"{source}: {table.n_rows} data rows, at least {min_rows} are needed")
-    features = table.values[:, [index[name] for name in schema.feature_names]]
-    return LabeledData(features=features, labels=labels.astype(np.int8), table=table)
-
-
-def _to_numbers(cells: list[list[str]], header: Sequence[str], source: str) -> np.ndarray:
-    """Cells to float64 (empty = NaN); on a bad cell, name its line and column."""
-    if not cells:
-        return np.empty((0, len(header)))
-    try:
-        values = np.array([[cell or "nan" for cell in row] for row in cells], dtype=np.float64)
-    except ValueError:
-        values = None
-    if values is None or np.isinf(values).any():
-        for number, row in enumerate(cells, start=2):
-            for column, cell in zip(header, row, strict=True):
-                try:
-                    number_value = float(cell) if cell else 0.0
-                except ValueError:
-                    raise DatasetError(f"{source} line {number}, column {column!r}: {cell!r} is not a number") from None
-                if np.isinf(number_value):
-                    raise DatasetError(f"{source} line {number}, column {column!r}: {cell!r} is not finite")
-    assert values is not None
-    return values
+    return LabeledData(features=table.values[:, features], labels=labels, table=table)
 
 
 def _check_column_names(names: Sequence[str], source: str) -> None:
-    seen = set()
-    for position, name in enumerate(names, start=1):
-        if not name:
-            raise DatasetError(f"{source}: column {position} has an empty name")
-        if name in seen:
-            raise DatasetError(f"{source}: column {name!r} appears twice")
-        if '"' in name or "'" in name:
-            raise DatasetError(f"{source}: column name {name!r} is quoted; write names without quotes")
-        seen.add(name)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+    try:
+        check_column_names(names, source)
+    except TableError as exc:
+        raise DatasetError(str(exc)) from None

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from dataset.schema import (
+    MAX_ROWS,
     MIN_ROWS,
     SCHEMA_FILE,
     TRAIN_FILE,
@@ -23,6 +24,9 @@ from dataset.schema import (
     DatasetError,
     FeatureSpec,
     Schema,
+    check_seed,
+    output_directory,
+    write_csv,
     write_schema,
 )
 
@@ -84,8 +88,9 @@ class DatasetFiles:
 
 def generate(rows: int, seed: int, drift: bool = False) -> SyntheticData:
     """Draw `rows` customers; the same (rows, seed, drift) always gives the same numbers."""
-    if rows < 1:
-        raise DatasetError(f"rows must be at least 1, got {rows}")
+    if not 1 <= rows <= MAX_ROWS:
+        raise DatasetError(f"rows must be between 1 and {MAX_ROWS}, got {rows}")
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     n = rows
 
@@ -155,22 +160,13 @@ def write_dataset(out_dir: str | Path, rows: int = 20000, seed: int = 42, drift:
     """Write `train.csv`, `validation.csv` (80/20) and `schema.json`; byte-identical for equal inputs."""
     if rows < MIN_ROWS:
         raise DatasetError(f"rows must be at least {MIN_ROWS} for a train/validation split, got {rows}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     data = generate(rows, seed, drift)
+    out = output_directory(out_dir)
     lines = [f"{line},{label}" for line, label in zip(format_rows(data.features), data.labels.tolist(), strict=True)]
     n_train = int(rows * TRAIN_SHARE)
-    header = ",".join(SCHEMA.columns)
     train = out / TRAIN_FILE
     validation = out / VALIDATION_FILE
-    _write_lines(train, header, lines[:n_train])
-    _write_lines(validation, header, lines[n_train:])
+    write_csv(train, SCHEMA.columns, lines[:n_train])
+    write_csv(validation, SCHEMA.columns, lines[n_train:])
     schema = write_schema(SCHEMA, out / SCHEMA_FILE)
     return DatasetFiles(train, validation, schema, n_train, rows - n_train)
-
-
-def _write_lines(path: Path, header: str, lines: list[str]) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        handle.write(header + "\n")
-        handle.write("\n".join(lines))
-        handle.write("\n")

@@ -15,7 +15,10 @@ from dataset.schema import (
     FeatureSpec,
     Schema,
     _validate_table,
+    check_seed,
+    output_directory,
     read_csv,
+    write_csv,
     write_schema,
 )
 from dataset.synthetic import TRAIN_SHARE, DatasetFiles
@@ -28,6 +31,7 @@ def prepare_user_csv(path: str | Path, label_column: str, out_dir: str | Path, s
     ranges. Cell text is copied as written (no re-formatting), so no precision is lost.
     """
     source = Path(path)
+    check_seed(seed)
     table = read_csv(source)
     if label_column not in table.header:
         raise DatasetError(f"{source}: label column {label_column!r} not found; columns are {', '.join(table.header)}")
@@ -46,17 +50,15 @@ def prepare_user_csv(path: str | Path, label_column: str, out_dir: str | Path, s
     if np.unique(data.labels).size < 2:
         raise DatasetError(f"{source}: label {label_column!r} has only the value {int(data.labels[0])}; need 0s and 1s")
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_directory(out_dir)
     order = np.random.default_rng(seed).permutation(table.n_rows)
     feature_index = [table.header.index(name) for name in feature_names]
     lines = [
         ",".join([*(table.cells[row][i] for i in feature_index), str(int(data.labels[row]))]) for row in order.tolist()
     ]
     n_train = int(table.n_rows * TRAIN_SHARE)
-    header = ",".join(schema.columns)
     train, validation = out / TRAIN_FILE, out / VALIDATION_FILE
-    for target, part in ((train, lines[:n_train]), (validation, lines[n_train:])):
-        target.write_text(header + "\n" + "\n".join(part) + "\n", encoding="utf-8", newline="\n")
+    write_csv(train, schema.columns, lines[:n_train])
+    write_csv(validation, schema.columns, lines[n_train:])
     schema_path = write_schema(schema, out / SCHEMA_FILE)
     return DatasetFiles(train, validation, schema_path, n_train, table.n_rows - n_train)

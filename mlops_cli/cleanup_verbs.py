@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-EXIT_CLEAN = 0
-EXIT_LEFTOVERS = 1
-EXIT_CANNOT_CHECK = 2
+from mlops_cli.arguments import EXIT_NO, EXIT_OK, fail
 
 
 def register(subparsers: Any) -> None:
@@ -26,7 +23,9 @@ def register(subparsers: Any) -> None:
             "after the project. Exit 0 when nothing is left, 1 when something is, 2 when the check failed."
         ),
     )
-    parser.add_argument("--region", help="AWS region to check (default: the environment's, e.g. AWS_REGION)")
+    parser.add_argument(
+        "--region", help="AWS region to check (default: AWS_REGION, else AWS_DEFAULT_REGION or the profile's)"
+    )
     parser.add_argument(
         "--project",
         help="project name (default: `project_name` in ./cdk.json, else the settings default)",
@@ -44,44 +43,33 @@ def register(subparsers: Any) -> None:
 
 def run_leftovers(args: argparse.Namespace) -> int:
     """Scan the account; the exit code says clean (0), leftovers (1) or could not check (2)."""
-    import boto3
-
+    from mlops_cli.cloud_verbs import aws_session
     from mlops_stacks.settings import SettingError
     from monitoring.leftovers import LeftoverScanError, find_leftovers, format_leftovers
 
     try:
         project = project_name(args.project, Path.cwd() / "cdk.json")
+        session = aws_session(args.region)
     except (SettingError, ValueError) as exc:
-        print(f"mlops leftovers: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_CHECK
-    session = boto3.Session(region_name=args.region)
-    if session.region_name is None:
-        print("mlops leftovers: no AWS region; pass --region or set AWS_REGION", file=sys.stderr)
-        return EXIT_CANNOT_CHECK
+        return fail("leftovers", exc)
     try:
         items = find_leftovers(session, project, args.keep_stack)
     except LeftoverScanError as exc:
-        print(f"mlops leftovers: could not check {project} in {session.region_name}: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_CHECK
+        return fail("leftovers", f"could not check {project} in {session.region_name}: {exc}")
 
     if args.json:
         print(json.dumps([asdict(item) for item in items], indent=2))
     else:
         print(f"{project} in {session.region_name}: {len(items)} resource(s) left")
         print(format_leftovers(items))
-    return EXIT_LEFTOVERS if items else EXIT_CLEAN
+    return EXIT_NO if items else EXIT_OK
 
 
 def project_name(explicit: str | None, cdk_json: Path) -> str:
     """The project to look for: `--project`, else the one `cdk synth` would use here."""
+    from mlops_cli.cloud_verbs import cdk_context
     from mlops_stacks.settings import Settings
 
     if explicit is not None:
         return Settings(project_name=explicit).project_name
-    if not cdk_json.is_file():
-        return Settings().project_name
-    try:
-        context = json.loads(cdk_json.read_text()).get("context", {})
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{cdk_json} is not valid JSON: {exc}") from None
-    return Settings.from_context({"project_name": context.get("project_name")}).project_name
+    return Settings.from_context({"project_name": cdk_context(cdk_json).get("project_name")}).project_name

@@ -1,4 +1,4 @@
-"""The `demo` verb (DESIGN §10): the whole local pipeline, ending with the report's path."""
+"""The `demo` verb: the whole local pipeline, ending with the report's path."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from mlops_cli.arguments import whole_number
 from mlops_cli.signals import stop_on_sigterm
 
 
@@ -25,7 +26,7 @@ def register(subparsers: Any) -> None:
 
     demo.add_argument(
         "--rows",
-        type=int,
+        type=whole_number(1),  # the demo checks the `synthetic_rows` range itself
         default=None,
         help=f"training rows (default: the `synthetic_rows` setting, {Settings().synthetic_rows})",
     )
@@ -36,6 +37,8 @@ def register(subparsers: Any) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; SIGTERM stops it as cleanly as Ctrl-C."""
     from local.demo import DemoOptions, run
+    from mlops_cli.console import output_console
 
     stop_on_sigterm()
-    return run(DemoOptions(workdir=args.workdir, rows=args.rows, skip_synth=args.skip_synth))
+    options = DemoOptions(workdir=args.workdir, rows=args.rows, skip_synth=args.skip_synth)
+    return run(options, output_console(highlight=False))

@@ -1,4 +1,4 @@
-"""The `data`, `train` and `serve` verbs (DESIGN §10): the data set, local training, the local endpoint."""
+"""The `data`, `train` and `serve` verbs: the data set, local training, the local endpoint."""
 
 from __future__ import annotations
 
@@ -7,37 +7,58 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mlops_cli.arguments import EXIT_NO, EXIT_OK, fail, whole_number
 from mlops_cli.signals import stop_on_sigterm
 
 
 def register(subparsers: Any) -> None:
     """Add the verbs to the `mlops` parser."""
-    # Both import only the standard library, so `mlops --help` stays fast.
+    # These import only the standard library, so `mlops --help` stays fast.
     from local.model_server import DEFAULT_ENDPOINT_NAME
-    from mlops_stacks.settings import Settings
+    from mlops_stacks.settings import MAX_SEED, Settings
 
     defaults = Settings()
-    data = subparsers.add_parser("data", help="write the synthetic data set (train.csv, validation.csv, schema.json)")
+    data = subparsers.add_parser(
+        "data",
+        help="write the synthetic data set (train.csv, validation.csv, schema.json)",
+        description="Writes the synthetic data set into a directory. Exit status: 0 written, 2 bad arguments "
+        "or a place that cannot be written (one line on stderr).",
+    )
     data.add_argument("--out", required=True, type=Path, help="directory to write into")
     data.add_argument(
         "--rows",
-        type=int,
+        type=whole_number(1),  # the data set's own limits are checked by `write_dataset`
         default=defaults.synthetic_rows,
         help=f"rows in total, split 80/20 (default {defaults.synthetic_rows})",
     )
     data.add_argument(
-        "--seed", type=int, default=defaults.data_seed, help=f"generator seed (default {defaults.data_seed})"
+        "--seed",
+        type=whole_number(0, MAX_SEED),
+        default=defaults.data_seed,
+        help=f"generator seed, 0 to {MAX_SEED} (default {defaults.data_seed})",
     )
     data.add_argument("--drift", action="store_true", help="shift the drifting features (for drift demos)")
     data.set_defaults(run=run_data)
 
-    train = subparsers.add_parser("train", help="run model_code/train.py as SageMaker would; writes model.tar.gz")
+    train = subparsers.add_parser(
+        "train",
+        help="run model_code/train.py as SageMaker would; writes model.tar.gz",
+        description="Trains on this machine as a SageMaker training job would, writes model.tar.gz and prints the "
+        "validation metrics and the quality gate's verdict (`min_validation_auc` of ./cdk.json). Exit status: "
+        "0 trained (and, with --gate, approved); 1 the training job failed, or --gate and the model is below the "
+        "gate; 2 bad arguments or --data/--out unusable (one line on stderr).",
+    )
     train.add_argument("--local", action="store_true", help="train on this machine (the only mode of this verb)")
     train.add_argument("--data", required=True, type=Path, help="directory with train.csv, validation.csv, schema.json")
     train.add_argument("--out", required=True, type=Path, help="directory for model.tar.gz")
     train.add_argument(
-        "--hp", action="append", default=[], metavar="KEY=VALUE", help="hyperparameter over the defaults (repeatable)"
+        "--hp",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="hyperparameter over the `hyperparameters` setting of ./cdk.json (repeatable)",
     )
+    train.add_argument("--gate", action="store_true", help="exit 1 when the model is below the quality gate")
     train.set_defaults(run=run_train)
 
     serve = subparsers.add_parser("serve", help="serve a model.tar.gz on 127.0.0.1 like a SageMaker endpoint")
@@ -58,8 +79,7 @@ def run_data(args: argparse.Namespace) -> int:
     try:
         files = write_dataset(args.out, rows=args.rows, seed=args.seed, drift=args.drift)
     except DatasetError as exc:
-        print(f"mlops data: {exc}", file=sys.stderr)
-        return 2
+        return fail("data", exc)
     print(f"wrote {files.train} ({files.n_train} rows), {files.validation} ({files.n_validation} rows), {files.schema}")
     if args.drift:
         print(f"drifted features: {', '.join(DRIFTED_FEATURES)}")
@@ -78,27 +98,49 @@ def parse_hyperparameters(pairs: list[str]) -> dict[str, str]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train locally and print the job's metrics."""
+    """Train locally, print the job's metrics and the quality gate's verdict."""
     if not args.local:
-        print("mlops train: only --local is supported here; the cloud job runs on `make deploy`", file=sys.stderr)
-        return 2
+        return fail("train", "only --local is supported here; the cloud job runs on `make deploy`")
     from local.training import TrainingFailed, run_training
-    from mlops_stacks.settings import DEFAULT_HYPERPARAMETERS
+    from mlops_cli.cloud_verbs import settings_from_cdk_json
+    from mlops_stacks.handlers.quality_gate import quality_gate
+    from mlops_stacks.settings import SettingError
 
     try:
         overrides = parse_hyperparameters(args.hp)
-    except ValueError as exc:
-        print(f"mlops train: {exc}", file=sys.stderr)
-        return 2
+        settings = settings_from_cdk_json(Path.cwd() / "cdk.json")
+        _check_training_paths(args.data, args.out)
+    except (SettingError, ValueError) as exc:
+        return fail("train", exc)
     try:
-        result = run_training(args.data, args.out, {**DEFAULT_HYPERPARAMETERS, **overrides}, echo=print)
-    except (TrainingFailed, FileNotFoundError) as exc:
+        result = run_training(args.data, args.out, {**settings.hyperparameters, **overrides}, echo=print)
+    except TrainingFailed as exc:
         print(f"mlops train: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_NO
+    except OSError as exc:
+        return fail("train", f"{exc.filename or args.out}: {exc.strerror or exc}")
     for name, value in sorted(result.metrics.items()):
         print(f"{name} = {value:.4f}")
     print(f"wrote {result.model_tar}")
-    return 0
+    decision = quality_gate(result.evaluation, settings.min_validation_auc)
+    print(f"quality gate: {decision.status.lower()}: {decision.reason}")
+    if args.gate and not decision.approved:
+        print(f"mlops train: the model is below the quality gate ({decision.reason})", file=sys.stderr)
+        return EXIT_NO
+    return EXIT_OK
+
+
+def _check_training_paths(data: Path, out: Path) -> None:
+    """The data set must be where --data says, and --out must be a directory (or not exist yet)."""
+    from dataset.schema import SCHEMA_FILE, TRAIN_FILE, VALIDATION_FILE
+
+    if not data.is_dir():
+        raise ValueError(f"--data {data} is not a directory; write a data set with `mlops data --out {data}`")
+    missing = [name for name in (TRAIN_FILE, VALIDATION_FILE, SCHEMA_FILE) if not (data / name).is_file()]
+    if missing:
+        raise ValueError(f"--data {data} has no {', '.join(missing)}; write a data set with `mlops data --out DIR`")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from dataset import DatasetError
 from mlops_stacks.endpoint import EndpointStack
 from mlops_stacks.github_oidc import GithubOidcStack
 from mlops_stacks.nag_acknowledgments import acknowledge_findings
 from mlops_stacks.observability import ObservabilityStack
 from mlops_stacks.registry import RegistryStack
 from mlops_stacks.sagemaker_inputs import project_tags
-from mlops_stacks.settings import Settings, setting_names
+from mlops_stacks.settings import SettingError, Settings, setting_names
 from mlops_stacks.storage import StorageStack
 
 
@@ -95,9 +96,18 @@ def build_stacks(app: App, settings: Settings, env: Environment | None = None) -
 
 
 def build_app(app: App, env: Environment | None = None, *, nag: bool = True) -> PipelineStacks:
-    """The complete app with cdk-nag's AwsSolutions checks; a violation stops synth."""
+    """The complete app with cdk-nag's AwsSolutions checks; a violation stops synth.
+
+    The training data is read while the storage stack is built; a file that is missing or
+    refused is reported like a bad setting (`SettingError` naming `data_path`), in one line.
+    """
     settings = settings_from_app(app)
-    stacks = build_stacks(app, settings, env)
+    try:
+        stacks = build_stacks(app, settings, env)
+    except DatasetError as exc:
+        if settings.data_path is None:
+            raise
+        raise SettingError(f"setting `data_path`: {exc}") from None
     acknowledge_findings(stacks.all(), settings)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,12 @@ LOG_RETENTION_DAYS = (
 SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
 # Provider framework polls at most one hour; keep the job's own limit well inside it.
 MAX_TRAINING_RUNTIME_MINUTES = 50
+# numpy's generators take seeds from 0; 2**32 - 1 keeps a seed a plain 32-bit number.
+MAX_SEED = 2**32 - 1
+# The number syntax of model_code/number_syntax.py (plain ASCII decimals). A copy, because the
+# Lambda bundle that imports this module carries no model_code; a test keeps the two equal.
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
 
 DEFAULT_HYPERPARAMETERS: dict[str, str] = {
     "max_depth": "4",
@@ -112,7 +119,9 @@ class Settings:
     synthetic_rows: int = _doc(
         "Rows of synthetic data to generate when `data_path` is unset (1000-1000000).", default=20000
     )
-    data_seed: int = _doc("Seed of the synthetic data generator and the train/validation split.", default=42)
+    data_seed: int = _doc(
+        f"Seed of the synthetic data generator and the train/validation split (0-{MAX_SEED}).", default=42
+    )
     drift_psi_warn: float = _doc("PSI at or above which a feature's drift status is `warn`.", default=0.1)
     drift_psi_alert: float = _doc("PSI at or above which a feature's drift status is `alert`.", default=0.2)
     drift_mean_shift_sd: float = _doc(
@@ -218,15 +227,32 @@ def _coerce(name: str, type_name: Any, raw: Any) -> Any:
             raw = raw.strip()
             if raw == "" and "None" in kind:
                 return None
-        if kind.startswith("int"):
-            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-                raise ValueError("not a whole number")
-            return int(raw)
-        if kind.startswith("float"):
-            return float(raw)
+        if kind.startswith(("int", "float")):
+            return _number(raw, whole=kind.startswith("int"))
         return str(raw)
     except (TypeError, ValueError, json.JSONDecodeError) as exc:
         raise SettingError(f"setting `{name}` must be of type {kind}, got {raw!r} ({exc})") from None
+
+
+def _number(raw: Any, *, whole: bool) -> int | float:
+    """A JSON number, or text in plain ASCII decimal notation; finite; whole when `whole`."""
+    if isinstance(raw, str):
+        if (WHOLE_NUMBER if whole else NUMBER).fullmatch(raw) is None:
+            raise ValueError("not a whole number in ASCII digits" if whole else "not a plain decimal number")
+        return int(raw) if whole else _finite(float(raw))
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ValueError("not a number")
+    if whole:
+        if isinstance(raw, float) and not raw.is_integer():
+            raise ValueError("not a whole number")
+        return int(raw)
+    return _finite(float(raw))
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
 
 
 def _fail(name: str, allowed: str, value: Any) -> None:
@@ -276,9 +302,13 @@ def _validate(s: Settings) -> None:
     if not re.fullmatch(r"[A-Za-z0-9._-]{0,64}", s.retrain_token):
         _fail("retrain_token", "at most 64 letters, digits, dots, hyphens or underscores", s.retrain_token)
     _in_range(s, "min_validation_auc", 0.5, 1.0)
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", s.label_column):
-        _fail("label_column", "a column name of letters, digits and underscores", s.label_column)
+    # The data reader's rule for a column name (model_code/csv_table.py), which quoting makes free.
+    if not s.label_column or any(ord(char) < 32 or ord(char) == 127 for char in s.label_column):
+        _fail("label_column", "a column name: not empty, no control characters", s.label_column)
     _in_range(s, "synthetic_rows", 1000, 1_000_000)
+    _in_range(s, "data_seed", 0, MAX_SEED)
+    if s.data_path is not None and not s.data_path:
+        _fail("data_path", "the path of a CSV file", s.data_path)
     _in_range(s, "drift_psi_warn", 0.0, 10.0)
     _in_range(s, "drift_psi_alert", s.drift_psi_warn, 10.0)
     _in_range(s, "drift_mean_shift_sd", 0.01, 100.0)

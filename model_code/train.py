@@ -27,15 +27,21 @@ import numpy as np
 import xgboost as xgb
 
 try:  # the project's tests and tools import this file as `model_code.train`
+    from model_code.csv_table import TableError, binary_labels, check_column_names, column_indexes, read_table
     from model_code.failure_reason import one_line, reason_line
+    from model_code.number_syntax import is_finite_number, parse_number, parse_whole_number
 except ImportError:  # the container pip-installs the sourcedir's files as top-level modules
+    from csv_table import TableError, binary_labels, check_column_names, column_indexes, read_table  # type: ignore[no-redef]
     from failure_reason import one_line, reason_line  # type: ignore[no-redef]
+    from number_syntax import is_finite_number, parse_number, parse_whole_number  # type: ignore[no-redef]
 
 BASELINE_BINS = 20
 LABEL_THRESHOLD = 0.5
 MIN_TRAIN_ROWS = 20
 SCORE_NAME = "prediction_score"
 PROGRESS_EVERY = 25  # rounds between xgboost's own progress lines in the log
+MAX_DEPTH = 63  # far beyond any useful tree, and within what xgboost accepts
+MAX_INT32 = 2**31 - 1  # xgboost reads these parameters as C ints
 
 
 class DataError(Exception):
@@ -49,32 +55,53 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise DataError(f"bad hyperparameter: {message}")
 
 
+def _number(text: str) -> float:
+    try:
+        return parse_number(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return parse_whole_number(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parse_hyperparameters(argv: Sequence[str]) -> argparse.Namespace:
-    """Hyperparameters as the container passes them: `--name value` pairs, values already JSON-decoded."""
+    """Hyperparameters as the container passes them: `--name value` pairs, values already JSON-decoded.
+
+    Numbers follow model_code/number_syntax.py, as the data does: `1_0` is no eta of 10.
+    """
     parser = _ArgumentParser(prog="train.py", add_help=False)
-    parser.add_argument("--max_depth", type=int, default=4)
-    parser.add_argument("--eta", type=float, default=0.1)
-    parser.add_argument("--num_round", type=int, default=300)
-    parser.add_argument("--early_stopping_rounds", type=int, default=20)
-    parser.add_argument("--subsample", type=float, default=0.9)
-    parser.add_argument("--colsample_bytree", type=float, default=0.9)
-    parser.add_argument("--min_child_weight", type=float, default=1.0)
-    parser.add_argument("--gamma", type=float, default=0.0)
-    parser.add_argument("--lambda", dest="reg_lambda", type=float, default=1.0)
-    parser.add_argument("--alpha", dest="reg_alpha", type=float, default=0.0)
-    parser.add_argument("--max_bin", type=int, default=256)
-    parser.add_argument("--scale_pos_weight", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max_depth", type=_whole_number, default=4)
+    parser.add_argument("--eta", type=_number, default=0.1)
+    parser.add_argument("--num_round", type=_whole_number, default=300)
+    parser.add_argument("--early_stopping_rounds", type=_whole_number, default=20)
+    parser.add_argument("--subsample", type=_number, default=0.9)
+    parser.add_argument("--colsample_bytree", type=_number, default=0.9)
+    parser.add_argument("--min_child_weight", type=_number, default=1.0)
+    parser.add_argument("--gamma", type=_number, default=0.0)
+    parser.add_argument("--lambda", dest="reg_lambda", type=_number, default=1.0)
+    parser.add_argument("--alpha", dest="reg_alpha", type=_number, default=0.0)
+    parser.add_argument("--max_bin", type=_whole_number, default=256)
+    parser.add_argument("--scale_pos_weight", type=_number, default=1.0)
+    parser.add_argument("--seed", type=_whole_number, default=0)
     args = parser.parse_args(list(argv))
     checks = [
-        (args.max_depth >= 1, "max_depth must be >= 1"),
+        (1 <= args.max_depth <= MAX_DEPTH, f"max_depth must be from 1 to {MAX_DEPTH}"),
         (0.0 < args.eta <= 1.0, "eta must be in (0, 1]"),
         (args.num_round >= 1, "num_round must be >= 1"),
         (args.early_stopping_rounds >= 0, "early_stopping_rounds must be >= 0 (0 turns it off)"),
         (0.0 < args.subsample <= 1.0, "subsample must be in (0, 1]"),
         (0.0 < args.colsample_bytree <= 1.0, "colsample_bytree must be in (0, 1]"),
         (args.min_child_weight >= 0.0, "min_child_weight must be >= 0"),
-        (args.max_bin >= 2, "max_bin must be >= 2"),
+        (args.gamma >= 0.0, "gamma must be >= 0"),
+        (args.reg_lambda >= 0.0, "lambda must be >= 0"),
+        (args.reg_alpha >= 0.0, "alpha must be >= 0"),
+        (2 <= args.max_bin <= MAX_INT32, f"max_bin must be from 2 to {MAX_INT32}"),
+        (args.num_round <= MAX_INT32, f"num_round must be at most {MAX_INT32}"),
         (args.scale_pos_weight > 0.0, "scale_pos_weight must be > 0"),
     ]
     for ok, message in checks:
@@ -124,19 +151,32 @@ class Schema:
 
 
 def read_schema(train_dir: Path) -> Schema:
-    """schema.json from the train channel."""
+    """schema.json from the train channel, held to the rules `dataset.Schema.from_json` checks at synth."""
     path = train_dir / "schema.json"
     if not path.is_file():
         raise DataError(f"schema.json not found in the train channel ({train_dir})")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        label = raw["label"]
-        features = [f["name"] for f in raw["features"]]
-        ranges = [(float(f["min"]), float(f["max"])) for f in raw["features"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"schema.json is malformed: {type(exc).__name__}: {exc}") from None
-    if not isinstance(label, str) or not features:
-        raise DataError("schema.json needs a `label` string and a non-empty `features` list")
+    except (ValueError, RecursionError) as exc:
+        raise DataError(f"schema.json is malformed: not UTF-8 JSON ({exc})") from None
+    label = raw.get("label") if isinstance(raw, dict) else None
+    items = raw.get("features") if isinstance(raw, dict) else None
+    if not isinstance(label, str) or not label or not isinstance(items, list) or not items:
+        raise DataError("schema.json is malformed: it needs a `label` string and a non-empty `features` list")
+    features, ranges = [], []
+    for index, item in enumerate(items):
+        name = item.get("name") if isinstance(item, dict) else None
+        low, high = (item.get("min"), item.get("max")) if isinstance(item, dict) else (None, None)
+        if not isinstance(name, str) or not is_finite_number(low) or not is_finite_number(high) or low > high:
+            raise DataError(
+                f"schema.json is malformed: features[{index}] needs a `name` and finite numbers `min` <= `max`"
+            )
+        features.append(name)
+        ranges.append((float(low), float(high)))
+    try:
+        check_column_names([*features, label], "schema.json")
+    except TableError as exc:
+        raise DataError(str(exc)) from None
     return Schema(label=label, features=features, ranges=ranges, raw=raw)
 
 
@@ -154,66 +194,14 @@ def read_channel(directory: Path, channel: str, schema: Schema) -> tuple[np.ndar
 
 
 def read_csv_file(path: Path, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
-    """Parse one CSV by hand (numpy only); errors name the file, line and column."""
+    """One CSV of a channel (model_code/csv_table.py): features in schema order and 0/1 labels."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
-        return np.empty((0, len(schema.features))), np.empty(0, dtype=np.int8)
-    header = [name.strip() for name in lines[0].lstrip("\ufeff").split(",")]
-    missing = [name for name in [*schema.features, schema.label] if name not in header]
-    if missing:
-        raise DataError(f"{path.name}: missing column(s) {', '.join(repr(m) for m in missing)}")
-    cells = []
-    for number, line in enumerate(lines[1:], start=2):
-        row = line.split(",")
-        if len(row) != len(header):
-            raise DataError(f"{path.name} line {number}: {len(row)} fields, the header has {len(header)}")
-        if "n" in line or "N" in line:
-            _reject_spelled_nan(path.name, number, header, row)
-        cells.append([cell.strip() or "nan" for cell in row])
-    if not cells:
-        return np.empty((0, len(schema.features))), np.empty(0, dtype=np.int8)
-    try:
-        values = np.array(cells, dtype=np.float64)
-    except ValueError:
-        values = None
-    if values is None or np.isinf(values).any():
-        _raise_first_bad_cell(path.name, header, cells)
-    assert values is not None
-    label = values[:, header.index(schema.label)]
-    bad = np.flatnonzero((label != 0.0) & (label != 1.0))
-    if bad.size:
-        row = int(bad[0])
-        value = cells[row][header.index(schema.label)]
-        shown = "" if value == "nan" else value
-        raise DataError(f"{path.name} line {row + 2}: label '{schema.label}' must be 0 or 1, got {shown!r}")
-    features = values[:, [header.index(name) for name in schema.features]]
-    return features, label.astype(np.int8)
-
-
-def _reject_spelled_nan(name: str, number: int, header: list[str], row: list[str]) -> None:
-    """Only an empty field is a missing value (docs/contracts.md); `nan` in the text is a mistake."""
-    for column, cell in zip(header, row, strict=True):
-        if cell.strip().lstrip("+-").lower() == "nan":
-            raise DataError(
-                f"{name} line {number}, column '{column}': {cell.strip()!r} is not a number; "
-                "leave the field empty for a missing value"
-            )
-
-
-def _raise_first_bad_cell(name: str, header: list[str], cells: list[list[str]]) -> None:
-    for number, row in enumerate(cells, start=2):
-        for column, cell in zip(header, row, strict=True):
-            try:
-                value = float(cell)
-            except ValueError:
-                raise DataError(f"{name} line {number}, column '{column}': {cell!r} is not a number") from None
-            if np.isinf(value):
-                raise DataError(f"{name} line {number}, column '{column}': {cell!r} is not finite")
+        table = read_table(path, path.name)
+        features = column_indexes(table, [*schema.features, schema.label], path.name)[:-1]
+        labels = binary_labels(table, schema.label, path.name)
+    except TableError as exc:
+        raise DataError(str(exc)) from None
+    return table.values[:, features], labels
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -277,8 +265,12 @@ def distribution_baseline(name: str, values: np.ndarray, value_range: tuple[floa
     }
 
 
-def train(args: argparse.Namespace, paths: JobPaths, num_threads: int) -> dict[str, Any]:
-    """Train, evaluate and write the model directory; returns evaluation.json's content."""
+def train(args: argparse.Namespace, paths: JobPaths, num_threads: int, model_id: str | None = None) -> dict[str, Any]:
+    """Train, evaluate and write the model directory; returns evaluation.json's content.
+
+    `model_id` (the training job's name) goes into baseline.json: the serving container stamps
+    the same id on every capture record, so drift can tell whose rows it is looking at.
+    """
     schema = read_schema(paths.train)
     x_train, y_train = read_channel(paths.train, "train", schema)
     x_val, y_val = read_channel(paths.validation, "validation", schema)
@@ -333,6 +325,7 @@ def train(args: argparse.Namespace, paths: JobPaths, num_threads: int) -> dict[s
     }
     baseline = {
         "version": 1,
+        **({"model_id": model_id} if model_id else {}),
         "n_rows": int(y_train.size),
         "features": [
             distribution_baseline(name, x_train[:, i], schema.ranges[i]) for i, name in enumerate(schema.features)
@@ -376,7 +369,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     try:
         args = parse_hyperparameters(sys.argv[1:] if argv is None else argv)
         threads = int(env.get("SM_NUM_CPUS") or os.cpu_count() or 1)
-        train(args, paths, threads)
+        train(args, paths, threads, model_id=env.get("TRAINING_JOB_NAME"))
     except DataError as exc:
         _report_failure(paths.failure_file, str(exc))
         return 1

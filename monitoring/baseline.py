@@ -6,10 +6,12 @@ with a message naming the feature and the field, not later as a wrong statistic.
 
 from __future__ import annotations
 
-import io
+import dataclasses
+import hashlib
 import json
 import math
 import tarfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -20,6 +22,9 @@ BASELINE_VERSION = 1
 BASELINE_FILE = "baseline.json"
 # Shares are stored rounded by some writers; a sum this close to 1 is still a distribution.
 SHARE_SUM_TOLERANCE = 1e-6
+# A baseline is a few hundred numbers per feature; a file this large is something else.
+MAX_BASELINE_BYTES = 64 * 1024 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class BaselineError(ValueError):
@@ -61,6 +66,9 @@ class Baseline:
     n_rows: int
     features: tuple[BinnedDistribution, ...]
     score: BinnedDistribution
+    # The ids the model's captured records carry (`model_id`): the training job's name, which
+    # train.py records, and for a local archive the id `mlops serve` gives it. Empty: unknown.
+    model_ids: tuple[str, ...] = ()
 
     @property
     def feature_names(self) -> list[str]:
@@ -87,7 +95,11 @@ def parse_baseline(document: Mapping[str, Any]) -> Baseline:
         raise BaselineError(f"baseline feature names must be unique; repeated: {', '.join(duplicates)}")
     if "score" not in document:
         raise BaselineError("baseline lacks `score` (the prediction score's distribution)")
-    return Baseline(BASELINE_VERSION, n_rows, parsed, _distribution(document["score"], "score"))
+    model_id = document.get("model_id")
+    if model_id is not None and (not isinstance(model_id, str) or not model_id):
+        raise BaselineError(f"baseline `model_id` must be a non-empty string or absent, got {model_id!r}")
+    model_ids = (model_id,) if model_id else ()
+    return Baseline(BASELINE_VERSION, n_rows, parsed, _distribution(document["score"], "score"), model_ids)
 
 
 def _distribution(item: Any, where: str) -> BinnedDistribution:
@@ -121,8 +133,13 @@ def _distribution(item: Any, where: str) -> BinnedDistribution:
 
 
 def _number(value: Any, where: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise BaselineError(f"baseline {where}: `{key}` must be a finite number, got {value!r}")
+    try:
+        finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    except OverflowError:  # an integer beyond float64
+        finite = False
+    if not finite:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise BaselineError(f"baseline {where}: `{key}` must be a finite number, got {shown}")
     return float(value)
 
 
@@ -133,27 +150,66 @@ def _numbers(values: Any, where: str, key: str) -> list[float]:
 
 
 def load_baseline(path: Path) -> Baseline:
-    """Read a baseline from `baseline.json`, or from the `baseline.json` inside a `model.tar.gz`."""
-    if not path.is_file():
-        raise BaselineError(f"baseline file not found: {path}")
-    if tarfile.is_tarfile(path):
-        with tarfile.open(path) as archive:
+    """Read a baseline from `baseline.json`, or from the `baseline.json` inside a `model.tar.gz`.
+
+    What the file is follows from its content, not its name: gzip or tar bytes are an archive,
+    anything else must be the JSON. A truncated or corrupt archive is called that, not bad JSON.
+    """
+    if path.is_dir():
+        raise BaselineError(f"{path} is a directory; pass baseline.json or model.tar.gz")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_GZIP_MAGIC))
+    except FileNotFoundError:
+        raise BaselineError(f"baseline file not found: {path}") from None
+    except OSError as exc:
+        raise BaselineError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    if head == _GZIP_MAGIC or _is_tar(path):
+        return _baseline_from_archive(path, "r:gz" if head == _GZIP_MAGIC else "r:")
+    if path.stat().st_size > MAX_BASELINE_BYTES:
+        raise BaselineError(f"{path} is over {MAX_BASELINE_BYTES} bytes, far more than any baseline")
+    return baseline_from_bytes(path.read_bytes(), str(path))
+
+
+def _is_tar(path: Path) -> bool:
+    try:
+        return tarfile.is_tarfile(path)
+    except OSError:
+        return False
+
+
+def _baseline_from_archive(path: Path, mode: str) -> Baseline:
+    """The baseline.json at the root of a model archive, and the model's local id."""
+    try:
+        with tarfile.open(path, mode) as archive:  # type: ignore[call-overload]
             try:
-                member = archive.extractfile(BASELINE_FILE)
+                member = archive.getmember(BASELINE_FILE)
             except KeyError:
                 raise BaselineError(f"{path} is an archive without {BASELINE_FILE} at its root") from None
-            if member is None:
+            if member.size > MAX_BASELINE_BYTES:
+                raise BaselineError(f"{BASELINE_FILE} in {path} is over {MAX_BASELINE_BYTES} bytes")
+            reader = archive.extractfile(member)
+            if reader is None:
                 raise BaselineError(f"{BASELINE_FILE} in {path} is not a regular file")
-            return baseline_from_bytes(member.read(), str(path))
-    return baseline_from_bytes(path.read_bytes(), str(path))
+            body = reader.read()
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())  # tarfile's messages span lines
+        raise BaselineError(f"{path} is not a readable model.tar.gz ({reason})") from None
+    baseline = baseline_from_bytes(body, f"{BASELINE_FILE} in {path}")
+    return dataclasses.replace(baseline, model_ids=(*baseline.model_ids, local_model_id(path.read_bytes())))
+
+
+def local_model_id(archive: bytes) -> str:
+    """The model id `mlops serve` gives a model.tar.gz: `local-` and its content hash (local/serving.py)."""
+    return f"local-{hashlib.sha256(archive).hexdigest()[:12]}"
 
 
 def baseline_from_bytes(body: bytes, source: str) -> Baseline:
     """Parse baseline JSON bytes (as read from a file or S3); `source` names it in errors."""
     try:
-        document = json.load(io.BytesIO(body))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"baseline {source} is not valid JSON: {exc}") from None
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, an int of 4300+ digits, deep nesting
+        raise BaselineError(f"baseline {source} is not valid JSON: {type(exc).__name__}: {exc}") from None
     try:
         return parse_baseline(document)
     except BaselineError as exc:

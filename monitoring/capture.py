@@ -31,6 +31,12 @@ PARTITION_STRFTIME = "%Y/%m/%d/%H"
 # SageMaker endpoint names (CreateEndpoint): letters, digits and hyphens; no path tricks.
 ENDPOINT_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 _BATCH_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+RECORD_FIELDS = ("v", "ts", "request_id", "model_id", "i", "n", "x", "score")
+# `i` and `n` are `int` columns of the Glue capture table (32-bit in Athena).
+MAX_ROWS_PER_REQUEST = 2**31 - 1
 
 
 class MalformedCaptureLine(ValueError):
@@ -40,8 +46,10 @@ class MalformedCaptureLine(ValueError):
 def parse_capture_line(line: str) -> dict[str, Any] | None:
     """Parse the capture record on a log line; None when the line has no capture marker.
 
-    Non-finite feature values (NaN, ±Infinity, which Python's json accepts) are normalised to
-    None, i.e. missing, so that every record this returns serialises to strict JSON.
+    Whatever follows the marker, the answer is a record or `MalformedCaptureLine`, never another
+    error: one bad line costs its own record only. The record returned holds exactly the
+    contract's fields, `ts` in UTC with a `Z`, and non-finite feature values (NaN, ±Infinity,
+    which Python's json accepts) as None, i.e. missing, so it always serialises to strict JSON.
     """
     start = line.find(CAPTURE_MARKER)
     if start < 0:
@@ -51,25 +59,29 @@ def parse_capture_line(line: str) -> dict[str, Any] | None:
         record = json.loads(payload)
     except json.JSONDecodeError as exc:
         raise MalformedCaptureLine(f"capture line is not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:  # an integer of over 4300 digits; nesting deeper than the stack
+        raise MalformedCaptureLine(f"capture line is not usable JSON ({type(exc).__name__})") from None
     if not isinstance(record, dict):
         raise MalformedCaptureLine(f"capture line holds a JSON {type(record).__name__}, not an object")
     return _validated(record)
 
 
 def _validated(record: dict[str, Any]) -> dict[str, Any]:
-    """Check the fields of a decoded record; return it with `x` normalised."""
-    missing = [key for key in ("v", "ts", "request_id", "model_id", "i", "n", "x", "score") if key not in record]
+    """Check the fields of a decoded record; return the contract's fields, normalised."""
+    missing = [key for key in RECORD_FIELDS if key not in record]
     if missing:
         raise MalformedCaptureLine(f"capture record lacks required field(s): {', '.join(missing)}")
-    if record["v"] != CAPTURE_VERSION or isinstance(record["v"], bool):
-        raise MalformedCaptureLine(f"capture record version `v` must be {CAPTURE_VERSION}, got {record['v']!r}")
+    if not _is_int(record["v"]) or record["v"] != CAPTURE_VERSION:
+        raise MalformedCaptureLine(f"capture record version `v` must be {CAPTURE_VERSION}, got {_shown(record['v'])}")
     for key in ("ts", "request_id", "model_id"):
         if not isinstance(record[key], str) or not record[key]:
             raise MalformedCaptureLine(f"capture record field `{key}` must be a non-empty string")
-    _record_time(record)
+    when = _record_time(record)
     i, n = record["i"], record["n"]
-    if not _is_int(i) or not _is_int(n) or not 0 <= i < n:
-        raise MalformedCaptureLine(f"capture record needs whole numbers 0 <= i < n, got i={i!r}, n={n!r}")
+    if not _is_int(i) or not _is_int(n) or not 0 <= i < n <= MAX_ROWS_PER_REQUEST:
+        raise MalformedCaptureLine(
+            f"capture record needs whole numbers 0 <= i < n <= {MAX_ROWS_PER_REQUEST}, got i={_shown(i)}, n={_shown(n)}"
+        )
     if not isinstance(record["x"], list):
         raise MalformedCaptureLine("capture record field `x` must be a list of numbers or nulls")
     x: list[float | None] = []
@@ -77,13 +89,32 @@ def _validated(record: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             x.append(None)
         elif _is_number(value):
-            x.append(float(value) if math.isfinite(value) else None)
+            number = _float(value, "x")
+            x.append(number if math.isfinite(number) else None)
         else:
-            raise MalformedCaptureLine(f"capture record field `x` holds a non-numeric value {value!r}")
-    score = record["score"]
-    if not _is_number(score) or not math.isfinite(score):
-        raise MalformedCaptureLine(f"capture record field `score` must be a finite number, got {score!r}")
-    return {**record, "x": x}
+            raise MalformedCaptureLine(f"capture record field `x` holds a non-numeric value {_shown(value)}")
+    score = _float(record["score"], "score") if _is_number(record["score"]) else None
+    if score is None or not math.isfinite(score):
+        raise MalformedCaptureLine(
+            f"capture record field `score` must be a finite number, got {_shown(record['score'])}"
+        )
+    return {
+        "v": CAPTURE_VERSION,
+        "ts": utc_timestamp(when),
+        "request_id": record["request_id"],
+        "model_id": record["model_id"],
+        "i": i,
+        "n": n,
+        "x": x,
+        "score": score,
+    }
+
+
+def _float(value: int | float, key: str) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise MalformedCaptureLine(f"capture record field `{key}` holds a number beyond float64") from None
 
 
 def _is_int(value: Any) -> bool:
@@ -94,15 +125,41 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _shown(value: Any) -> str:
+    """A field's value for a message: its repr, cut short (a bad line may hold anything)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An ISO 8601 time as the capture records write it, as an aware UTC datetime; ValueError otherwise.
+
+    `YYYY-MM-DDTHH:MM:SS`, an optional fraction of up to 6 digits and an optional `Z` or `±HH:MM`
+    (none is UTC), in a year from 1 to 9999 once in UTC: what Python, DuckDB and Athena all read
+    the same way.
+    """
+    if not isinstance(text, str) or _TIMESTAMP.fullmatch(text) is None:
+        raise ValueError(f"{_shown(text)} is not an ISO 8601 time such as 2026-11-26T10:00:00.000Z")
+    try:
+        when = datetime.fromisoformat(text)
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"{text!r} is not a valid time ({exc})") from None
+
+
+def utc_timestamp(when: datetime) -> str:
+    """The capture records' own spelling of a time: UTC, milliseconds (microseconds when present) and `Z`."""
+    utc = when.astimezone(UTC)
+    fraction = f"{utc.microsecond // 1000:03d}" if utc.microsecond % 1000 == 0 else f"{utc.microsecond:06d}"
+    return f"{utc.strftime('%Y-%m-%dT%H:%M:%S')}.{fraction}Z"
+
+
 def _record_time(record: Mapping[str, Any]) -> datetime:
     """Return the record's `ts` as an aware UTC datetime; a naive timestamp is taken as UTC."""
     try:
-        when = datetime.fromisoformat(record["ts"])
-    except (TypeError, ValueError):
-        raise MalformedCaptureLine(f"capture record field `ts` is not an ISO 8601 time: {record.get('ts')!r}") from None
-    if when.tzinfo is None:
-        return when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+        return parse_timestamp(record["ts"])
+    except ValueError as exc:
+        raise MalformedCaptureLine(f"capture record field `ts`: {exc}") from None
 
 
 def partition_key(record: Mapping[str, Any], endpoint: str) -> str:
@@ -119,13 +176,14 @@ def _check_endpoint(endpoint: str) -> None:
 def records_from_log_lines(lines: Iterable[str]) -> tuple[list[dict[str, Any]], int]:
     """All capture records in some log lines, and how many marker lines were malformed and skipped.
 
-    A log event may hold several lines, so each item is split at line breaks first; lines
-    without the marker (the model server's own logging) are neither records nor skipped.
+    A log event may hold several lines, so each item is split at line feeds first (not at every
+    character Python calls a line break: a record's JSON may hold U+2028); lines without the
+    marker (the model server's own logging) are neither records nor skipped.
     """
     records: list[dict[str, Any]] = []
     skipped = 0
     for item in lines:
-        for line in item.splitlines():
+        for line in item.split("\n"):
             try:
                 record = parse_capture_line(line)
             except MalformedCaptureLine:
@@ -167,12 +225,16 @@ def decode_cloudwatch_logs_event(event: Mapping[str, Any]) -> LogBatch:
         raise ValueError("event is not a CloudWatch Logs subscription event: it has no `awslogs.data`") from None
     try:
         payload = json.loads(gzip.decompress(base64.b64decode(data, validate=True)))
-    except (ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"`awslogs.data` is not base64 of gzipped JSON: {exc}") from None
+    except (ValueError, TypeError, OSError, EOFError, RecursionError) as exc:
+        raise ValueError(f"`awslogs.data` is not base64 of gzipped JSON: {type(exc).__name__}: {exc}") from None
+    if not isinstance(payload, dict):
+        raise ValueError(f"`awslogs.data` holds a JSON {type(payload).__name__}, not a subscription payload object")
     group, stream = str(payload.get("logGroup", "")), str(payload.get("logStream", ""))
     if payload.get("messageType") == "CONTROL_MESSAGE":
         return LogBatch(group, stream, [], [])
     events = payload.get("logEvents") or []
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise ValueError("`awslogs.data` has a `logEvents` that is not a list of log event objects")
     return LogBatch(
         log_group=group,
         log_stream=stream,

@@ -5,7 +5,10 @@ count of values at or below each baseline edge, the count and sum of finite valu
 count and the out-of-range count: a few hundred numbers from which `monitoring.drift_stats`
 computes every statistic. The same rows are valid in both engines: a row needs a parseable `ts`,
 an `x` with one value per baseline feature and a finite `score`; anything else (a truncated or
-malformed line, which both JSON readers turn into a row of nulls) is counted as invalid.
+malformed line, which both JSON readers turn into a row of nulls) is counted as invalid. Valid
+rows of another model than the baseline's (when its ids are given) are counted apart and left
+out, and so are rows whose `x` has another length than the baseline has features: either means
+the baseline does not belong to the captures, which the caller can then say.
 
 Athena reads the Glue table over `capture/<endpoint>/` (partition `dt` = 'yyyy/MM/dd/HH',
 projected; columns ts string, request_id string, model_id string, i int, n int,
@@ -32,6 +35,19 @@ DIALECTS = (DUCKDB, ATHENA)
 # Athena's limit on the query string (StartQueryExecution QueryString: 262144 bytes).
 ATHENA_MAX_QUERY_BYTES = 262_144
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,254}")
+_RUN_COLUMNS = (
+    "records",
+    "invalid_records",
+    "window_rows",
+    "first_ts",
+    "last_ts",
+    "other_model_rows",
+    "other_model_id",
+    "other_width_rows",
+    "other_width",
+)
+# DuckDB reads each path as a glob pattern; in brackets these characters match only themselves.
+_GLOB_CHARACTERS = re.compile(r"([*?\[])")
 
 
 @dataclass(frozen=True)
@@ -129,11 +145,15 @@ class WindowCounts:
 
     records: int  # rows read (in the pruned partitions / files), valid or not
     invalid_records: int  # rows without a parseable ts, a full x or a finite score
-    rows: int  # valid rows inside the window
+    rows: int  # valid rows of the baseline's model inside the window
     first_ts: str | None
     last_ts: str | None
     features: tuple[ColumnCounts, ...]
     score: ColumnCounts
+    other_model_rows: int = 0  # valid rows inside the window from a model other than the baseline's
+    other_model_id: str | None = None  # one of those models, to name it
+    other_width_rows: int = 0  # rows inside the window whose `x` does not have one value per feature
+    other_width: int | None = None  # the longest such `x`, to name it
 
 
 @dataclass(frozen=True)
@@ -147,7 +167,7 @@ class DriftQuery:
 
     def columns(self) -> list[str]:
         """Every result column, in SELECT order."""
-        names = ["records", "invalid_records", "window_rows", "first_ts", "last_ts"]
+        names = [*_RUN_COLUMNS]
         for spec in (*self.features, self.score):
             names.extend(spec.columns())
         return names
@@ -161,6 +181,7 @@ class DriftQuery:
         absent = [c for c in self.columns() if c not in row]
         if absent:
             raise ValueError(f"drift query result lacks column(s): {', '.join(absent[:5])}")
+        other_width = _text(row["other_width"])
         return WindowCounts(
             records=_int(row["records"]),
             invalid_records=_int(row["invalid_records"]),
@@ -169,6 +190,10 @@ class DriftQuery:
             last_ts=_text(row["last_ts"]),
             features=tuple(_column_counts(spec, row) for spec in self.features),
             score=_column_counts(self.score, row),
+            other_model_rows=_int(row["other_model_rows"]),
+            other_model_id=_text(row["other_model_id"]),
+            other_width_rows=_int(row["other_width_rows"]),
+            other_width=None if other_width is None else _int(other_width),
         )
 
 
@@ -207,14 +232,27 @@ def athena_table(database: str, table: str) -> str:
 
 
 def duckdb_files(paths: Sequence[Path | str]) -> str:
-    """Return the FROM clause reading capture JSONL files; malformed lines become rows of nulls."""
+    """Return the FROM clause reading capture JSONL files; malformed lines become rows of nulls.
+
+    A file name is a name, never a pattern: `*`, `?` and `[` in it are escaped, so a file called
+    `a[1].jsonl` is read once and `*.jsonl` does not read every file beside it.
+    """
     if not paths:
         raise ValueError("DuckDB drift query needs at least one capture file")
-    quoted = ", ".join(_string(str(p)) for p in paths)
+    quoted = ", ".join(_string(_literal_path(str(p))) for p in paths)
     return (
         f"read_json([{quoted}], format = 'newline_delimited', ignore_errors = true, "
-        "columns = {ts: 'VARCHAR', x: 'DOUBLE[]', score: 'DOUBLE'})"
+        "columns = {ts: 'VARCHAR', model_id: 'VARCHAR', x: 'DOUBLE[]', score: 'DOUBLE'})"
     )
+
+
+def _literal_path(path: str) -> str:
+    """`path` as a DuckDB glob that matches only itself."""
+    if _GLOB_CHARACTERS.search(path) is None:
+        return path  # DuckDB opens a path without pattern characters as it is
+    if "\\" in path:  # a pattern turns it into a separator, and no bracket escapes that
+        raise ValueError(f"DuckDB cannot read {path!r}: it holds both a backslash and one of * ? [; rename it")
+    return _GLOB_CHARACTERS.sub(r"[\1]", path)
 
 
 def _string(text: str) -> str:
@@ -227,11 +265,18 @@ def _double(value: float) -> str:
     return text if "e" in text else f"{text}e0"
 
 
-def build_drift_query(baseline: Baseline, dialect: str, source: str, window: TimeWindow | None) -> DriftQuery:
+def build_drift_query(
+    baseline: Baseline,
+    dialect: str,
+    source: str,
+    window: TimeWindow | None,
+    model_ids: Sequence[str] = (),
+) -> DriftQuery:
     """Build the drift aggregation over `source` (`athena_table` or `duckdb_files`) in `window`.
 
     Athena needs a window: its `dt` bounds let partition projection read only those hours.
-    Without a window (DuckDB only) every row read counts.
+    Without a window (DuckDB only) every row read counts. With `model_ids`, only rows whose
+    `model_id` is one of them count; the others are counted as `other_model_rows`.
     """
     if dialect not in _DIALECTS:
         raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
@@ -243,12 +288,15 @@ def build_drift_query(baseline: Baseline, dialect: str, source: str, window: Tim
     score = ColumnSpec(baseline.score.name, "s", len(baseline.score.edges))
 
     where = ""
-    in_window = "valid"
+    in_window = "t IS NOT NULL"
     if window is not None:
-        in_window = f"valid AND t >= {d.ts_literal(window.start)} AND t < {d.ts_literal(window.end)}"
+        in_window = f"t >= {d.ts_literal(window.start)} AND t < {d.ts_literal(window.end)}"
         if dialect == ATHENA:
             first, last = window.partition_bounds()
             where = f"\n  WHERE dt >= '{first}' AND dt <= '{last}'"
+    # The model filter costs a string column per row: only a query that filters reads model_id.
+    model = ", model_id" if model_ids else ""
+    own_model = f"model_id IN ({', '.join(_string(m) for m in model_ids)})" if model_ids else "true"
     values = [
         f"CASE WHEN keep AND {d.is_finite(d.element('x', j))} THEN {d.element('x', j)} END AS f{j}"
         for j in range(1, n_features + 1)
@@ -260,17 +308,26 @@ def build_drift_query(baseline: Baseline, dialect: str, source: str, window: Tim
         "count_if(keep) AS window_rows",
         "min(CASE WHEN keep THEN ts END) AS first_ts",
         "max(CASE WHEN keep THEN ts END) AS last_ts",
+        "count_if(other_model) AS other_model_rows",
+        "min(CASE WHEN other_model THEN model_id END) AS other_model_id"
+        if model_ids
+        else "CAST(NULL AS VARCHAR) AS other_model_id",
+        "count_if(other_width) AS other_width_rows",
+        "max(CASE WHEN other_width THEN n_x END) AS other_width",
     ]
     for spec, dist in zip((*features, score), (*baseline.features, baseline.score), strict=True):
         aggregates.extend(_column_aggregates(spec, dist))
     newline = ",\n  "
     sql = (
-        f"WITH parsed AS (\n  SELECT ts, x, score, {d.parse_ts('ts')} AS t\n  FROM {source}{where}\n),\n"
-        f"checked AS (\n  SELECT ts, x, score, t, coalesce(t IS NOT NULL AND x IS NOT NULL "
-        f"AND {d.length('x')} = {n_features} AND {d.is_finite('score')}, false) AS valid\n  FROM parsed\n),\n"
-        f"flagged AS (\n  SELECT ts, x, score, valid, coalesce({in_window}, false) AS keep\n"
-        "  FROM checked\n),\n"
-        f"cols AS (\n  SELECT ts, valid, keep,\n  {newline.join(values)}\n  FROM flagged\n)\n"
+        f"WITH parsed AS (\n  SELECT ts, x, score{model}, {d.parse_ts('ts')} AS t\n  FROM {source}{where}\n),\n"
+        f"checked AS (\n  SELECT ts, x, score{model}, t, {d.length('x')} AS n_x, coalesce(t IS NOT NULL "
+        f"AND x IS NOT NULL AND {d.length('x')} = {n_features} AND {d.is_finite('score')}, false) AS valid,\n"
+        f"  coalesce({in_window}, false) AS in_window, coalesce({own_model}, false) AS own_model\n  FROM parsed\n),\n"
+        f"flagged AS (\n  SELECT ts, x, score{model}, valid, n_x, valid AND in_window AND own_model AS keep,\n"
+        f"  valid AND in_window AND NOT own_model AS other_model,\n"
+        f"  in_window AND coalesce(n_x <> {n_features}, false) AS other_width\n  FROM checked\n),\n"
+        f"cols AS (\n  SELECT ts{model}, valid, keep, other_model, other_width, n_x,\n  {newline.join(values)}\n"
+        "  FROM flagged\n)\n"
         f"SELECT\n  {newline.join(aggregates)}\nFROM cols\n"
     )
     if dialect == ATHENA and len(sql.encode()) > ATHENA_MAX_QUERY_BYTES:

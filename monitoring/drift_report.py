@@ -58,6 +58,7 @@ def build_report(
         "score": None,
         "worst": None,
         "skipped_lines": counts.invalid_records,
+        "other_model_rows": counts.other_model_rows,
     }
     if counts.rows < thresholds.min_rows or counts.rows == 0:
         return report
@@ -146,15 +147,19 @@ def render_report(report: Mapping[str, Any], console: Console | None = None) -> 
     """Print the report as a terminal table (rich): one row per feature and one for the score."""
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = console or Console()
     window = report.get("window") or {}
     status = report["status"]
+    span = "no captured rows" if window.get("start") is None else f"{window['start']} → {window['end']}"
+    other = report.get("other_model_rows") or 0
     console.print(
-        f"Drift of [bold]{report['endpoint']}[/bold]  {window.get('start')} → {window.get('end')}  "
-        f"rows {report['rows']:,}  skipped lines {report['skipped_lines']:,}  "
-        f"status [{_STATUS_STYLE.get(status, '')}]{status}[/]"
+        f"Drift of [bold]{escape(str(report['endpoint']))}[/bold]  {span}  "
+        f"rows {report['rows']:,}  skipped lines {report['skipped_lines']:,}"
+        + (f"  rows of other models {other:,}" if other else "")
+        + f"  status [{_STATUS_STYLE.get(status, '')}]{status}[/]"
     )
     if status == NO_DATA:
         console.print("Too few captured rows in the window to compute drift.")
@@ -168,11 +173,13 @@ def render_report(report: Mapping[str, Any], console: Console | None = None) -> 
     table.add_column("status", no_wrap=True)
     for column in columns:
         table.add_row(
-            column["name"], *statistic_cells(column), f"[{_STATUS_STYLE[column['status']]}]{column['status']}[/]"
+            escape(column["name"]),
+            *statistic_cells(column),
+            f"[{_STATUS_STYLE[column['status']]}]{column['status']}[/]",
         )
     console.print(table)
     worst = report.get("worst") or {}
-    console.print(f"worst: {worst.get('name')} (PSI {_fixed(worst.get('psi'))})")
+    console.print(f"worst: {escape(str(worst.get('name')))} (PSI {_fixed(worst.get('psi'))})")
 
 
 def statistic_cells(column: Mapping[str, Any]) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import atexit
 import functools
+import gzip
+import io
 import shutil
 import tarfile
 import tempfile
@@ -51,6 +53,17 @@ def extracted_model() -> Path:
     with tarfile.open(trained_model().model_tar) as archive:
         archive.extractall(directory, filter="data")
     return directory
+
+
+def archive_bytes(members: dict[str, bytes]) -> bytes:
+    """A model.tar.gz holding `members` at its root, the same bytes every time (gzip without a date)."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name, body in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    return gzip.compress(raw.getvalue(), mtime=0)
 
 
 def validation_features(rows: int | None = None) -> np.ndarray:

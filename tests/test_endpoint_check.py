@@ -7,7 +7,6 @@ Every request goes through the unmodified boto3 `sagemaker-runtime` client.
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ import pytest
 
 from dataset import FEATURE_NAMES
 from local.serving import LocalEndpoint
-from mlops_cli import cloud_verbs
+from mlops_cli.main import main
 from monitoring.endpoint_check import (
     FIRST_REQUEST,
     MALFORMED,
@@ -175,10 +174,11 @@ def test_a_wrong_answering_endpoint_fails_the_check(
 
 
 def run_verb(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="mlops")
-    cloud_verbs.register(parser.add_subparsers(dest="verb", required=True))
-    args = parser.parse_args(argv)
-    return args.run(args)
+    """Run a verb as the console script does, usage errors included."""
+    try:
+        return main(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 import tarfile
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from local import serving
 from monitoring.baseline import BaselineError, load_baseline, parse_baseline
+from tests.model_fixtures import archive_bytes
 
 FEATURE = {
     "name": "tenure_months",
@@ -79,7 +82,10 @@ def test_the_baseline_loads_from_a_file_or_from_inside_model_tar_gz(tmp_path: Pa
         info = tarfile.TarInfo("baseline.json")
         info.size = len(body)
         tar.addfile(info, io.BytesIO(body))
-    assert load_baseline(plain) == load_baseline(archive) == parse_baseline(DOCUMENT)
+    from_archive = load_baseline(archive)
+    assert load_baseline(plain) == parse_baseline(DOCUMENT) == dataclasses.replace(from_archive, model_ids=())
+    # The archive also names its model as `mlops serve` does.
+    assert from_archive.model_ids == (serving._model_id(archive),)
 
 
 def test_loading_names_the_file_when_it_is_missing_or_not_json(tmp_path: Path) -> None:
@@ -89,3 +95,41 @@ def test_loading_names_the_file_when_it_is_missing_or_not_json(tmp_path: Path) -
     bad.write_text("{")
     with pytest.raises(BaselineError, match=r"bad\.json is not valid JSON"):
         load_baseline(bad)
+
+
+GOOD_ARCHIVE = archive_bytes({"baseline.json": json.dumps(DOCUMENT).encode(), "model.ubj": bytes(4000)})
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (GOOD_ARCHIVE[: len(GOOD_ARCHIVE) // 2], "is not a readable model.tar.gz"),  # truncated download
+        (GOOD_ARCHIVE[:40] + bytes(60) + GOOD_ARCHIVE[100:], "is not a readable model.tar.gz"),  # corrupt
+        (b"\x1f\x8b", "is not a readable model.tar.gz"),
+        (archive_bytes({"model.ubj": b"x"}), "without baseline.json at its root"),
+        (b"\xff\xfe{", "is not valid JSON"),
+        (b"[" * 100_000, "is not valid JSON"),
+        (b'{"version": 1, "n_rows": 1' + b"0" * 5000 + b"}", "is not valid JSON"),
+        (json.dumps({**DOCUMENT, "model_id": 5}).encode(), "model_id"),
+        (json.dumps(DOCUMENT).replace('"mean": 6.0', '"mean": 1' + "0" * 400).encode(), "finite number"),
+    ],
+)
+def test_a_damaged_baseline_or_archive_is_refused_in_one_line_naming_the_file(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "model.tar.gz"
+    path.write_bytes(content)
+    with pytest.raises(BaselineError) as raised:
+        load_baseline(path)
+    assert message in str(raised.value) and str(path) in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_directory_is_not_a_baseline(tmp_path: Path) -> None:
+    with pytest.raises(BaselineError, match="is a directory"):
+        load_baseline(tmp_path)
+
+
+def test_the_baseline_names_the_model_it_was_trained_as() -> None:
+    assert parse_baseline({**DOCUMENT, "model_id": "job-1"}).model_ids == ("job-1",)
+    assert parse_baseline(DOCUMENT).model_ids == ()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitoring.capture import (
     CAPTURE_MARKER,
@@ -145,3 +148,123 @@ def test_capture_objects_become_files_in_the_s3_layout_under_a_directory(tmp_pat
     assert paths == [tmp_path / "capture/ep/2026/11/26/10/b.jsonl"]
     assert paths[0].read_bytes() == objects["capture/ep/2026/11/26/10/b.jsonl"]
     assert [p.name for p in paths[0].parent.iterdir()] == ["b.jsonl"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({**RECORD, "ts": "9999-12-31T23:59:59-05:00"}, "ts"),  # past year 9999 once in UTC
+        ({**RECORD, "ts": "0001-01-01T00:00:00+05:00"}, "ts"),  # before year 1 once in UTC
+        ({**RECORD, "ts": "2026-11-26"}, "ISO 8601"),  # Python reads it, the contract does not
+        ({**RECORD, "ts": "2026-W48-4T10:00:00"}, "ISO 8601"),
+        ({**RECORD, "x": [10**400]}, "beyond float64"),
+        ({**RECORD, "score": 10**400}, "beyond float64"),
+        ({**RECORD, "i": 0, "n": 2**31}, "n <= 2147483647"),
+        ({**RECORD, "v": True}, "version"),
+        ({**RECORD, "v": 1.0}, "version"),
+    ],
+)
+def test_out_of_range_values_are_malformed_lines_not_crashes(record: dict, message: str) -> None:
+    with pytest.raises(MalformedCaptureLine, match=message):
+        parse_capture_line(line(record))
+
+
+@pytest.mark.parametrize(
+    "payload", ["[" * 100_000, '{"v": 1, "i": ' + "9" * 5000 + "}", '{"a": ' * 50_000 + "1" + "}" * 50_000]
+)
+def test_json_that_python_cannot_hold_is_a_malformed_line(payload: str) -> None:
+    with pytest.raises(MalformedCaptureLine, match="JSON"):
+        parse_capture_line(f"{CAPTURE_MARKER} {payload}")
+
+
+def test_a_record_keeps_exactly_the_contract_fields_with_its_time_in_utc() -> None:
+    text = line({**RECORD, "ts": "2026-11-26T12:59:59.999+02:00", "extra": float("nan"), "x": [1, None]})
+    parsed = parse_capture_line(text)
+    assert parsed == {**RECORD, "x": [1.0, None], "score": 0.73}
+    assert list(parsed) == ["v", "ts", "request_id", "model_id", "i", "n", "x", "score"]
+    assert (
+        parse_capture_line(line({**RECORD, "ts": "2026-11-26T10:59:59.123456"}))["ts"] == "2026-11-26T10:59:59.123456Z"
+    )
+
+
+def test_a_record_with_a_line_separator_in_a_string_is_one_record() -> None:
+    record = {**RECORD, "request_id": "a\u2028b"}
+    text = f"{CAPTURE_MARKER} {json.dumps(record, ensure_ascii=False)}"
+    records, skipped = records_from_log_lines([text])
+    assert (len(records), skipped) == (1, 0)
+    assert records[0]["request_id"] == "a\u2028b"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"awslogs": {"data": 5}},
+        {"awslogs": {"data": base64.b64encode(gzip.compress(b"[1, 2]")).decode()}},
+        {"awslogs": {"data": base64.b64encode(gzip.compress(b'{"logEvents": [1]}')).decode()}},
+        {"awslogs": {"data": base64.b64encode(gzip.compress(b'{"logEvents": {"a": 1}}')).decode()}},
+        {"awslogs": {"data": base64.b64encode(gzip.compress(b"[" * 100_000)).decode()}},
+    ],
+)
+def test_a_subscription_payload_of_the_wrong_shape_is_rejected_with_a_message(event: dict) -> None:
+    with pytest.raises(ValueError, match="awslogs"):
+        decode_cloudwatch_logs_event(event)
+
+
+# --- properties: whatever follows the marker, one bad line costs exactly one record -----------------
+
+offsets = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(lambda minutes: timezone(timedelta(minutes=minutes)))
+times = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 12, 30), timezones=offsets)
+numbers = st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(10**300), 10**300)
+good_records = st.builds(
+    lambda when, request_id, model_id, n, x, score: {
+        "v": 1,
+        "ts": when.isoformat(timespec="milliseconds"),
+        "request_id": request_id,
+        "model_id": model_id,
+        "i": n - 1,
+        "n": n,
+        "x": x,
+        "score": score,
+    },
+    times,
+    st.text(min_size=1, max_size=8),
+    st.text(min_size=1, max_size=8),
+    st.integers(1, 2**31 - 1),
+    st.lists(st.none() | numbers | st.sampled_from([float("nan"), float("inf")]), max_size=5),
+    st.floats(0.0, 1.0),
+)
+bad_payloads = st.one_of(
+    good_records.map(lambda r: json.dumps(r)[: len(json.dumps(r)) // 2]),  # truncated
+    good_records.map(lambda r: json.dumps({**r, "ts": "9999-12-31T23:59:59-05:00"})),
+    good_records.map(lambda r: json.dumps({**r, "score": float("nan")})),
+    good_records.map(lambda r: json.dumps({**r, "x": [10**400]})),
+    good_records.map(lambda r: json.dumps({**r, "i": r["n"]})),
+    st.sampled_from(["[" * 5000, "{}", "null", '"text"', "9" * 5000]),
+    st.text(max_size=30).filter(lambda text: not text.lstrip().startswith("{")),
+)
+
+
+@given(st.lists(st.tuples(st.booleans(), good_records, bad_payloads), max_size=12), st.text(max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_one_bad_line_costs_exactly_its_own_record(lines: list[tuple[bool, dict, str]], prefix: str) -> None:
+    prefix = prefix.replace(CAPTURE_MARKER, "").replace("\n", " ")
+    messages = [f"{prefix}{CAPTURE_MARKER} {json.dumps(good) if ok else bad}" for ok, good, bad in lines]
+    records, skipped = records_from_log_lines(messages)
+    assert skipped == sum(1 for ok, _, _ in lines if not ok)
+    assert [r["request_id"] for r in records] == [good["request_id"] for ok, good, _ in lines if ok]
+    objects = capture_objects(records, "ep", "batch")  # every kept record serialises and partitions
+    written = [json.loads(row) for body in objects.values() for row in body.decode().splitlines()]
+    assert sorted(written, key=json.dumps) == sorted(records, key=json.dumps)
+    assert all(parse_capture_line(f"{CAPTURE_MARKER} {json.dumps(r)}") == r for r in records)
+
+
+@given(st.text(max_size=200) | st.binary(max_size=200).map(lambda b: b.decode("latin-1")))
+@settings(max_examples=300, deadline=None)
+def test_any_text_after_the_marker_is_a_record_or_a_malformed_line_never_a_crash(payload: str) -> None:
+    try:
+        record = parse_capture_line(f"{CAPTURE_MARKER} {payload}")
+    except MalformedCaptureLine as exc:
+        assert str(exc).startswith("capture ") and "\n" not in str(exc)
+        return
+    assert record is not None
+    json.dumps(record, allow_nan=False)

@@ -13,7 +13,7 @@ import sqlglot
 from sqlglot import exp
 
 from monitoring import synthetic_drift as sd
-from monitoring.baseline import parse_baseline
+from monitoring.baseline import Baseline, parse_baseline
 from monitoring.capture import capture_objects, write_capture_objects
 from monitoring.drift_query import (
     ATHENA,
@@ -112,16 +112,17 @@ def test_the_duckdb_text_counts_exactly_what_numpy_counts(setup: dict) -> None:
     assert counts.features[3].out_of_range > 10
 
 
-def test_the_athena_text_means_what_the_duckdb_text_means(setup: dict) -> None:
+@pytest.mark.parametrize("model_ids", [(), ("synthetic-model",), ("another-model",)])
+def test_the_athena_text_means_what_the_duckdb_text_means(setup: dict, model_ids: tuple[str, ...]) -> None:
     """Transpile the Athena SQL to DuckDB with sqlglot and run it over a table shaped like the Glue table."""
     baseline = setup["baseline"]
-    athena = build_drift_query(baseline, ATHENA, athena_table("db", "requests"), WINDOW)
-    local = build_drift_query(baseline, DUCKDB, duckdb_files(setup["files"]), WINDOW)
+    athena = build_drift_query(baseline, ATHENA, athena_table("db", "requests"), WINDOW, model_ids)
+    local = build_drift_query(baseline, DUCKDB, duckdb_files(setup["files"]), WINDOW, model_ids)
     connection = duckdb.connect()
     connection.execute("CREATE SCHEMA db")
     # `dt` comes from the object's path, as partition projection derives it from the S3 key.
     connection.execute(
-        "CREATE VIEW db.requests AS SELECT ts, x, score, "
+        "CREATE VIEW db.requests AS SELECT ts, model_id, x, score, "
         r"regexp_extract(filename, '(\d{4}/\d{2}/\d{2}/\d{2})/[^/]+$', 1) AS dt FROM "
         + duckdb_files(setup["files"]).replace("ignore_errors = true", "ignore_errors = true, filename = true")
     )
@@ -129,7 +130,11 @@ def test_the_athena_text_means_what_the_duckdb_text_means(setup: dict) -> None:
     transpiled = sqlglot.transpile(athena.sql, read="trino", write="duckdb")[0]
     from_athena = athena.parse_row(run_duckdb(transpiled, connection))
     from_duckdb = local.parse_row(run_duckdb(local.sql))
-    assert from_athena.rows == from_duckdb.rows == len(setup["expected_x"])
+    own = len(setup["expected_x"]) if model_ids != ("another-model",) else 0
+    assert from_athena.rows == from_duckdb.rows == own
+    assert from_athena.other_model_rows == from_duckdb.other_model_rows == len(setup["expected_x"]) - own
+    assert from_athena.other_model_id == from_duckdb.other_model_id == ("synthetic-model" if own == 0 else None)
+    assert (from_athena.other_width_rows, from_athena.other_width) == (from_duckdb.other_width_rows, 2)
     assert from_athena.invalid_records == from_duckdb.invalid_records
     # Partition pruning: the 09:xx hour is never read by the Athena text.
     assert from_athena.records == from_duckdb.records - 600  # 09:30-10:00 at one row per 3 s
@@ -211,3 +216,53 @@ def test_duckdb_reads_file_paths_with_quotes_safely(tmp_path: Path, setup: dict)
     odd.write_bytes(setup["files"][0].read_bytes())
     query = build_drift_query(setup["baseline"], DUCKDB, duckdb_files([odd]), None)
     assert query.parse_row(run_duckdb(query.sql)).rows > 0
+
+
+def test_rows_of_another_model_or_width_are_counted_apart_not_mixed_in(tmp_path: Path) -> None:
+    reference, ref_score = sd.sample(2000, 4, seed=1)
+    baseline = parse_baseline(sd.baseline_document(reference, ref_score, sd.feature_names(4)))
+    current, score = sd.sample(300, 4, seed=2)
+    ours = list(sd.capture_records(current, score, START, seconds_per_row=1.0, rows_per_request=10))
+    theirs = [{**r, "model_id": "model-b"} for r in ours[:100]]
+    wide = [{**r, "x": [*r["x"], 1.0]} for r in ours[:7]]
+    path = tmp_path / "capture.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [*ours, *theirs, *wide]))
+    query = build_drift_query(baseline, DUCKDB, duckdb_files([path]), None, ("synthetic-model",))
+    counts = query.parse_row(run_duckdb(query.sql))
+    assert (counts.rows, counts.other_model_rows, counts.other_model_id) == (300, 100, "model-b")
+    assert (counts.other_width_rows, counts.other_width, counts.invalid_records) == (7, 5, 7)
+
+
+def capture_body(n_features: int = 4) -> tuple[Baseline, str]:
+    reference, ref_score = sd.sample(500, n_features, seed=1)
+    baseline = parse_baseline(sd.baseline_document(reference, ref_score, sd.feature_names(n_features)))
+    current, score = sd.sample(50, n_features, seed=2)
+    return baseline, "".join(json.dumps(r) + "\n" for r in sd.capture_records(current, score, START, 1.0, 10))
+
+
+@pytest.mark.parametrize(
+    ("directory", "name"),
+    [
+        ("sub[1]", "*.jsonl"),
+        ("sub[1]", "a[1].jsonl"),
+        ("sub[1]", "[!x].jsonl"),
+        ("sub", "what?.jsonl"),
+        ("sub", "it's.jsonl"),
+        ("sub", "back\\slash.jsonl"),
+        ("sub", "**"),
+    ],
+)
+def test_a_capture_file_name_is_a_name_never_a_glob_pattern(tmp_path: Path, directory: str, name: str) -> None:
+    baseline, body = capture_body()
+    (tmp_path / directory).mkdir()
+    for other in ("a.jsonl", "b.jsonl", "a1.jsonl", "what1.jsonl", "x.jsonl"):  # what a pattern would also match
+        (tmp_path / directory / other).write_text(body)
+    target = tmp_path / directory / name
+    target.write_text(body)
+    query = build_drift_query(baseline, DUCKDB, duckdb_files([target]), None)
+    assert query.parse_row(run_duckdb(query.sql)).records == 50
+
+
+def test_a_path_duckdb_cannot_spell_literally_is_refused_not_misread(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="rename it"):
+        duckdb_files([tmp_path / "sub[1]" / "back\\slash.jsonl"])

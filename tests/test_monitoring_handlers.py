@@ -183,6 +183,20 @@ def test_malformed_lines_are_skipped_and_counted_and_other_logging_ignored(
     assert summary == {"events": 4, "records": 1, "skipped": 2, "objects": 1}
 
 
+def test_one_record_with_an_impossible_timestamp_is_skipped_and_its_neighbours_written(aws: None) -> None:
+    s3 = boto3.client("s3")
+    record = {"v": 1, "request_id": "r", "model_id": "m", "n": 3, "x": [1.0], "score": 0.1}
+    lines = [
+        sd.capture_log_line({**record, "ts": "2026-11-26T10:00:00Z", "i": 0}),
+        sd.capture_log_line({**record, "ts": "9999-12-31T23:59:59-05:00", "i": 1}),  # past year 9999 in UTC
+        sd.capture_log_line({**record, "ts": "2026-11-26T10:00:01Z", "i": 2}),
+    ]
+    (event,) = subscription_events(lines)
+    summary = capture_writer.write_capture(event, s3, BUCKET, ENDPOINT)
+    assert summary == {"events": 3, "records": 2, "skipped": 1, "objects": 1}
+    assert [r["i"] for rows in read_capture(s3).values() for r in rows] == [0, 2]
+
+
 def test_a_control_message_writes_nothing(aws: None) -> None:
     payload = {
         "messageType": "CONTROL_MESSAGE",

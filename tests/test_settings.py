@@ -69,6 +69,19 @@ def test_hyperparameters_from_the_command_line_merge_over_the_defaults():
         ("hyperparameters", "[1, 2]"),
         ("serverless_memory_size", "lots"),
         ("retrain_token", "has spaces"),
+        ("serverless_memory_size", "2_048"),
+        ("serverless_memory_size", "\uff12\uff10\uff14\uff18"),
+        ("serverless_memory_size", "2048.0"),
+        ("latency_threshold_ms", True),
+        ("drift_psi_warn", "nan"),
+        ("drift_psi_warn", "inf"),
+        ("drift_psi_warn", "0x1"),
+        ("drift_psi_warn", "1e999"),
+        ("monthly_budget_usd", "1e400"),
+        ("data_seed", "-1"),
+        ("data_seed", str(2**32)),
+        ("drift_min_rows", 1e300),
+        ("label_column", "churn\nflag"),
     ],
 )
 def test_a_bad_value_fails_with_the_settings_name(name, value):
@@ -114,3 +127,52 @@ def test_cdk_synth_with_a_bad_setting_fails_naming_it(tmp_path):
     )
     assert result.returncode != 0
     assert "setting `serverless_memory_size` must be one of 1024..6144" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "value"),
+    [
+        ("drift_psi_warn", ".05", 0.05),
+        ("drift_psi_warn", "+1e-1", 0.1),
+        ("data_seed", "007", 7),
+        ("drift_min_rows", 5.0, 5),
+    ],
+)
+def test_numbers_in_plain_decimal_notation_are_read(name, text, value):
+    assert getattr(Settings.from_context({name: text}), name) == value
+
+
+def test_the_settings_number_syntax_is_the_data_files_own():
+    # settings.py keeps a copy because the Lambda bundle carries no model_code.
+    from mlops_stacks import settings
+    from model_code import number_syntax
+
+    assert settings.NUMBER.pattern == number_syntax.NUMBER.pattern
+    assert settings.WHOLE_NUMBER.pattern == number_syntax.WHOLE_NUMBER.pattern
+
+
+@pytest.mark.parametrize(
+    ("csv", "label", "message"),
+    [
+        ("a,y\n1,0\nx,1\n", "y", "data.csv line 3, column 'a': 'x' is not a number"),
+        (None, "y", "data.csv: file not found"),
+        ("a,b\n1,0\n", "y", "label column 'y' not found; columns are a, b"),
+    ],
+)
+def test_cdk_synth_with_bad_data_fails_in_one_line_like_a_bad_setting(tmp_path, csv, label, message):
+    data = tmp_path / "data.csv"
+    if csv is not None:
+        data.write_text(csv)
+    context = ["-c", f"data_path={data}", "-c", f"label_column={label}"]
+    result = subprocess.run(
+        ["node_modules/.bin/cdk", "synth", "--quiet", "-o", str(tmp_path / "out"), *context],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    output = result.stderr + result.stdout
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: setting `data_path`: "), output
+    assert message in errors[0] and "Traceback" not in output

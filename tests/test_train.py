@@ -153,6 +153,10 @@ def run_script(tmp_path: Path, mutate: dict[str, str] | None = None, args: list[
     return train_script.main(args or ["--num_round", "5"], env), tmp_path / "output" / "failure"
 
 
+def header() -> str:
+    return (small_dataset() / "train.csv").read_text().splitlines()[0]
+
+
 def csv_with(line_number: int, line: str) -> str:
     lines = (small_dataset() / "train.csv").read_text().splitlines()
     lines[line_number - 1] = line
@@ -170,7 +174,22 @@ def csv_with(line_number: int, line: str) -> str:
             {"train/train.csv": csv_with(6, "NaN," + "1," * 14 + "0")},
             "train.csv line 6, column 'tenure_months': 'NaN' is not a number; leave the field empty",
         ),
-        ({"train/train.csv": csv_with(1, "contract_months,churned")}, "train.csv: missing column(s) 'tenure_months'"),
+        (
+            {"train/train.csv": csv_with(1, header().replace("tenure_months", "tenure"))},
+            "train.csv: missing column(s) 'tenure_months'",
+        ),
+        (
+            {"train/train.csv": csv_with(1, header().replace("contract_months", "tenure_months"))},
+            "train.csv: column 'tenure_months' appears twice (columns 1 and 2)",
+        ),
+        (
+            {"train/train.csv": csv_with(7, "1e39," + "1," * 14 + "0")},
+            "train.csv line 7, column 'tenure_months': '1e39' is too large for XGBoost",
+        ),
+        (
+            {"train/train.csv": csv_with(8, "1_000," + "1," * 14 + "0")},
+            "train.csv line 8, column 'tenure_months': '1_000' is not a plain decimal number",
+        ),
         (
             {"train/train.csv": csv_with(9, "1," * 15 + "2")},
             "train.csv line 9: label 'churned' must be 0 or 1, got '2'",
@@ -178,7 +197,8 @@ def csv_with(line_number: int, line: str) -> str:
         ({"train/train.csv": csv_with(9, "1," * 15)}, "train.csv line 9: label 'churned' must be 0 or 1, got ''"),
         ({"train/train.csv": csv_with(4, "1,2,3")}, "train.csv line 4: 3 fields, the header has 16"),
         ({"validation/validation.csv": "<delete>"}, "channel 'validation' holds no .csv file"),
-        ({"validation/validation.csv": ""}, "channel 'validation' has no data rows"),
+        ({"validation/validation.csv": ""}, "validation.csv: empty file, expected a header row"),
+        ({"validation/validation.csv": header() + "\n"}, "channel 'validation' has no data rows"),
         ({"train/schema.json": "<delete>"}, "schema.json not found in the train channel"),
         ({"train/schema.json": "{"}, "schema.json is malformed"),
     ],
@@ -196,11 +216,31 @@ def test_bad_training_data_writes_the_failure_file_and_exits_non_zero(
     assert find_reason(capsys.readouterr().err.splitlines()) == text.strip()
 
 
+def quoted(text: str) -> str:
+    """Every field of a CSV in double quotes, as spreadsheets and pandas (QUOTE_ALL) write it."""
+    return "".join(",".join(f'"{cell}"' for cell in line.split(",")) + "\r\n" for line in text.splitlines())
+
+
+def test_training_reads_csv_whose_header_and_values_are_quoted(tmp_path: Path) -> None:
+    plain = {name: (small_dataset() / name).read_text() for name in ("train.csv", "validation.csv")}
+    mutate = {
+        "train/train.csv": quoted(plain["train.csv"]),
+        "validation/validation.csv": quoted(plain["validation.csv"]),
+    }
+    code, failure = run_script(tmp_path, mutate)
+    assert code == 0 and not failure.exists()
+    evaluation = json.loads((tmp_path / "model" / "evaluation.json").read_text())
+    assert (evaluation["n_train"], evaluation["n_validation"]) == (2400, 600)
+
+
 @pytest.mark.parametrize(
     ("args", "reason"),
     [
         (["--eta", "2"], "eta must be in (0, 1]"),
-        (["--max_depth", "deep"], "argument --max_depth: invalid int value: 'deep'"),
+        (["--max_depth", "deep"], "argument --max_depth: 'deep' is not a whole number"),
+        (["--eta", "1_0"], "argument --eta: '1_0' is not a plain decimal number"),
+        (["--gamma", "-1"], "gamma must be >= 0"),
+        (["--max_depth", "100000000000000000"], "max_depth must be from 1 to 63"),
         (["--learning_speed", "3"], "unrecognized arguments: --learning_speed 3"),
     ],
 )
@@ -256,9 +296,9 @@ def test_job_tree_and_environment_look_like_a_sagemaker_container(tmp_path: Path
 
 
 def test_model_code_imports_only_what_the_container_ships() -> None:
-    # `failure_reason` is the sourcedir's own module (top-level in the container, `model_code.` here).
+    # The sourcedir's own modules are top-level in the container, `model_code.` here.
     allowed = set(sys.stdlib_module_names) | {"numpy", "xgboost", "sagemaker_inference", "__future__"}
-    allowed |= {"model_code", "failure_reason"}
+    allowed |= {"model_code", *(path.stem for path in MODEL_CODE.glob("*.py"))}
     for path in MODEL_CODE.glob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

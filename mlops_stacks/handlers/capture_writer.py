@@ -1,6 +1,8 @@
 """Capture Lambda: the endpoint log group's subscription events → hour-partitioned JSONL in S3.
 
-A thin shell over `monitoring.capture`. Invoked asynchronously by CloudWatch Logs; an S3 failure
+A thin shell over `monitoring.capture`. Invoked asynchronously by CloudWatch Logs. A malformed
+capture record costs only itself: it is skipped and counted (`skipped` in the summary line), and
+its neighbours are written. An S3 failure or an event that is no subscription payload at all
 raises, so Lambda retries the event and finally sends it to the dead-letter queue. Object keys
 derive from the log events themselves, so a retry overwrites what a failed attempt wrote.
 Environment: CAPTURE_BUCKET, ENDPOINT_NAME.
