@@ -12,11 +12,14 @@ name="$want"
 version="${name#python}"
 
 works() { "$1" -c 'import sys' >/dev/null 2>&1; }
+# The interpreter itself, not a shim in front of it: uv would rebuild an environment made from
+# the shim every time, since the two paths differ.
+real() { "$1" -c 'import sys; print(sys.executable)'; }
 
 if [[ "$want" == */* ]]; then
-    works "$want" && { echo "$want"; exit 0; }
+    works "$want" && { real "$want"; exit 0; }
 elif command -v "$name" >/dev/null 2>&1 && works "$name"; then
-    command -v "$name"
+    real "$name"
     exit 0
 fi
 
@@ -24,7 +27,7 @@ if command -v pyenv >/dev/null 2>&1 && [[ "$version" =~ ^3(\.[0-9]+)?$ ]]; then
     root="$(pyenv root)"
     for candidate in $(ls -d "$root"/versions/"$version"* 2>/dev/null | sort -V -r); do
         if works "$candidate/bin/$name"; then
-            echo "$candidate/bin/$name"
+            real "$candidate/bin/$name"
             exit 0
         fi
     done
@@ -32,7 +35,7 @@ fi
 
 if [[ -n "${UV:-}" && -x "${UV}" && "$version" =~ ^3\.[0-9]+$ ]]; then
     found="$("$UV" python find --no-project "$version" 2>/dev/null || true)"
-    [[ -n "$found" ]] && works "$found" && { echo "$found"; exit 0; }
+    [[ -n "$found" ]] && works "$found" && { real "$found"; exit 0; }
 fi
 
 echo "no Python '$want' found on PATH, among pyenv's versions or uv's; install it (e.g. 'uv python install ${version#python}' or 'pyenv install ${version#python}') or pass PYTHON=/path/to/python" >&2
