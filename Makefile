@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 MLOPS := $(VENV)/bin/mlops
+# The XGBoost 3.0-5 image's Python 3.10 and packages: the local mode trains and serves in it.
+CONTAINER_VENV := .venv-container
 CDK := node_modules/.bin/cdk
 # Node 20 works for synth; silence jsii's end-of-life banner (the workflows use Node 22).
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -12,7 +14,7 @@ export CDK_CLI_TELEMETRY := false
 CDK_FLAGS ?=
 PYTEST_FLAGS ?=
 
-.PHONY: install demo test lint synth diff deploy destroy test-endpoint monitor bench clean
+.PHONY: install container-env demo test lint synth diff deploy destroy test-endpoint monitor bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -22,14 +24,19 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 
+container-env: $(CONTAINER_VENV)/.installed
+
+$(CONTAINER_VENV)/.installed: container/requirements.txt scripts/container_env.sh
+	bash scripts/container_env.sh
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-demo: install
+demo: install container-env
 	$(MLOPS) demo
 
-test: install lint
+test: install container-env lint
 	$(PY) -m pytest $(PYTEST_FLAGS)
 
 lint: install
@@ -54,7 +61,7 @@ test-endpoint: install
 monitor: install
 	$(MLOPS) monitor
 
-bench: install
+bench: install container-env
 	$(PY) bench/inference_bench.py
 	$(PY) bench/drift_bench.py
 
