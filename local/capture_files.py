@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ MAX_PENDING_RECORDS = 5_000  # write a batch at this size even while traffic con
 IDLE_WRITE_S = 0.05  # write once the spool has been quiet this long
 FLUSH_INTERVAL_S = 1.0  # and at the latest this long after the batch's first record
 POLL_S = 0.01
+CAPTURE_NICE = 10
 
 
 class CaptureError(RuntimeError):
@@ -173,6 +175,11 @@ class CaptureSpool:
 
     def _follow(self) -> None:
         """Read the spool as it grows; hand lines to the batcher; write batches when due."""
+        if sys.platform.startswith("linux"):
+            # Parsing capture lines is the capture Lambda's work in the cloud, not the endpoint's: on
+            # Linux a thread has its own nice value, so this one yields the CPU to the model server.
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CAPTURE_NICE)
         buffer = b""
         last_data = time.monotonic()
         while True:

@@ -290,14 +290,18 @@ class LocalEndpoint:
         finally:
             connection.close()
 
-    def _last_error(self) -> str:
-        """The last line of the container's output that names an error, else its last line."""
-        lines = [line.strip() for line in self._stderr_tail if line.strip()]
-        for line in reversed(lines):
-            head = line.split(":", 1)[0]
-            if head.endswith(("Error", "Exception", "Exit")) and " " not in head:
-                return line
-        return lines[-1] if lines else "no output"
+    def _last_error(self, wait_s: float = 3.0) -> str:
+        """The last line of the container's output that names an error (waiting a moment for it), else its last line."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            lines = [line.strip() for line in self._stderr_tail if line.strip()]
+            for line in reversed(lines):
+                head = line.split(":", 1)[0]
+                if head.endswith(("Error", "Exception", "Exit")) and " " not in head:
+                    return line
+            if time.monotonic() > deadline:
+                return lines[-1] if lines else "no output"
+            time.sleep(0.05)
 
     def _read_output(self, stream: object) -> None:
         assert hasattr(stream, "readline")
@@ -337,12 +341,13 @@ class LocalEndpoint:
         for process in (self._front, self._container):
             if process is None:
                 continue
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)  # its own session: gunicorn and its worker too
-                process.wait()
+            # Each child leads a session of its own: whatever is left in it (a worker that does not
+            # stop, a pip still installing when the stop came) goes with it.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
         if self._container is not None:
             self.exit_code = self._container.returncode
         for thread in self._threads:

@@ -352,6 +352,7 @@ def test_the_handler_defines_model_fn_and_transform_fn_only() -> None:
 
 def test_a_capture_line_parses_as_the_contract_record(shared_endpoint: SharedEndpoint) -> None:
     """What the handler writes to stdout is what the cloud's capture Lambda parses."""
+    answer(shared_endpoint, ROW, "text/csv")
     spool = next((shared_endpoint.capture_dir / ".spool").glob("*.log"))
     lines = [line for line in spool.read_text().splitlines() if line.startswith("MLOPS_CAPTURE ")]
     assert lines
