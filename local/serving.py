@@ -197,7 +197,13 @@ class LocalEndpoint:
             listener.close()
             raise LocalEndpointError(str(exc)) from None
         spool_dir = self.capture_dir / SPOOL_DIR if self.capture_dir is not None else self._scratch
-        self._spool = CaptureSpool(spool_dir, self.capture_dir, self.endpoint_name, self._log)
+        try:
+            self._spool = CaptureSpool(spool_dir, self.capture_dir, self.endpoint_name, self._log)
+        except OSError as exc:
+            listener.close()
+            raise LocalEndpointError(
+                f"cannot write the capture spool under {spool_dir}: {exc.strerror or exc}"
+            ) from None
         self._lifeline = Lifeline()
         container_socket = str(self._scratch / "gunicorn.sock")
         extra = {**self._container_environment(), "MLOPS_CONTAINER_SOCKET": container_socket}
