@@ -244,7 +244,8 @@ def recover_spools(capture_dir: Path, log: Callable[[str], None]) -> int:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                continue  # a running endpoint's own spool
+                log(f"capture spool {spool.name} is still held by a running endpoint; left to it")
+                continue
             state_path = _state_path(spool)
             try:
                 state = json.loads(state_path.read_text())

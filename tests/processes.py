@@ -76,3 +76,26 @@ class ProcessTree:
         """Processes seen during the run that still exist after it."""
         self._thread.join(timeout=5)
         return still_running(self.seen)
+
+
+def session_members(session: int) -> set[int]:
+    """Live processes (zombies excluded) whose session id is `session`."""
+    members = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[3]) == session:
+            members.add(int(stat.parent.name))
+    return members
+
+
+def sessions_ended(sessions: set[int], within_s: float) -> set[int]:
+    """The processes still alive in any of `sessions` after waiting up to `within_s` for them to end."""
+    deadline = time.monotonic() + within_s
+    while True:
+        left = set().union(*(session_members(session) for session in sessions)) if sessions else set()
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import http.client
 import json
@@ -33,7 +34,7 @@ from tests.model_fixtures import (
     validation_features,
     xgboost_scores,
 )
-from tests.processes import cmdline, snapshot, still_running
+from tests.processes import cmdline, sessions_ended, snapshot, still_running
 
 REPO = Path(__file__).resolve().parents[1]
 ROW = csv_body(validation_features(1))
@@ -353,6 +354,23 @@ def test_mlops_serve_captures_and_exits_cleanly_on_a_signal(tmp_path: Path, stop
     assert port_is_free(port)
 
 
+def spool_released(capture_dir: Path, within_s: float) -> bool:
+    """No process holds the lock of the spool in `capture_dir` any more."""
+    (spool,) = (capture_dir / ".spool").glob("*.log")
+    deadline = time.monotonic() + within_s
+    with spool.open("rb") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+                continue
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return True
+
+
 def test_killing_mlops_serve_ends_its_children_and_no_answered_row_goes_uncaptured(tmp_path: Path) -> None:
     process, port = mlops_serve(tmp_path)
     rows = 0
@@ -371,6 +389,7 @@ def test_killing_mlops_serve_ends_its_children_and_no_answered_row_goes_uncaptur
             process.kill()
     assert still_running(children, within_s=20) == {}
     assert port_is_free(port)
+    assert spool_released(tmp_path, within_s=20)  # by every process of the killed run
     # The next endpoint on the same capture directory finishes what the killed one left in its spool,
     # first thing at start (this one then fails on its artifact).
     broken = tmp_path / "broken.tar.gz"
@@ -381,6 +400,29 @@ def test_killing_mlops_serve_ends_its_children_and_no_answered_row_goes_uncaptur
     assert len(records) == rows
     assert len({(r["request_id"], r["i"]) for r in records}) == rows  # nothing twice
     assert not list((tmp_path / ".spool").glob("*.log"))
+
+
+def test_killing_mlops_serve_while_the_container_starts_leaves_nothing_running(tmp_path: Path) -> None:
+    command = [sys.executable, "-c", SERVE_SCRIPT, "serve", "--local", "--model", str(trained_model().model_tar)]
+    process = subprocess.Popen(
+        [*command, "--port", "0"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        children: dict[int, str] = {}
+        while not all(any(name in c for c in children.values()) for name in ("image_serving", "runtime_front")):
+            assert time.monotonic() < deadline and process.poll() is None, "the container never started"
+            time.sleep(0.05)
+            children = snapshot(process.pid)
+        process.kill()  # while the toolkit installs the sourcedir or gunicorn boots
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    # The front end and the container each lead a session: whatever they started since is in it.
+    sessions = {pid for pid, command in children.items() if "image_serving" in command or "runtime_front" in command}
+    assert len(sessions) == 2
+    assert sessions_ended(sessions, within_s=20) == set()
 
 
 @pytest.mark.parametrize(

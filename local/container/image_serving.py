@@ -20,11 +20,13 @@ SAGEMAKER_PROGRAM) is not mirrored.
 
 Not in the image: the lifeline. The local endpoint passes the read end of a pipe whose write end
 only it holds (MLOPS_LIFELINE_FD); when it dies, even by SIGKILL, the read returns and this process
-stops gunicorn and exits, so no model server outlives `mlops serve`.
+stops gunicorn and then its whole process group, so nothing outlives `mlops serve`, at whatever
+point of the start it was killed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
@@ -115,28 +117,35 @@ def _parent_death_signal() -> Callable[[], None] | None:
     return lambda: prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _watch_lifeline(gunicorn: subprocess.Popen[bytes]) -> None:
-    """Stop gunicorn and exit once the pipe from the local endpoint closes (its process is gone)."""
+_gunicorn: subprocess.Popen[bytes] | None = None
+
+
+def _watch_lifeline() -> None:
+    """Once the pipe from the local endpoint closes (its process is gone): stop gunicorn, then everything."""
     fd = int(os.environ[LIFELINE_ENV])
     while os.read(fd, 1):
         pass
-    gunicorn.terminate()
-    try:
-        gunicorn.wait(STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        gunicorn.kill()
-    os._exit(0)
+    if _gunicorn is not None:
+        _gunicorn.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            _gunicorn.wait(STOP_GRACE_S)
+    # This process leads the container's process group: whatever is left in it (a worker that did
+    # not stop, a pip still installing the sourcedir) ends with it.
+    os.killpg(0, signal.SIGKILL)
 
 
 def serve() -> int:
     """Mirrors serving.serving_entrypoint and sagemaker_containers._server.start, without nginx."""
+    global _gunicorn
+    if LIFELINE_ENV in os.environ:
+        threading.Thread(target=_watch_lifeline, daemon=True).start()
     set_default_serving_env_if_unspecified()
     serving_env = env.ServingEnv()
     # _server.start: "Install user module before starting GUnicorn".
     if serving_env.module_name:
         modules.import_module(serving_env.module_dir, serving_env.module_name)
     pythonpath = ",".join([*sys.path, env.code_dir])
-    gunicorn = subprocess.Popen(
+    _gunicorn = gunicorn = subprocess.Popen(
         [
             "gunicorn",
             "--timeout",
@@ -159,8 +168,6 @@ def serve() -> int:
     )
     # _server._add_sigterm_handler: SIGTERM stops gunicorn, whose exit ends the wait below.
     signal.signal(signal.SIGTERM, lambda signo, frame: gunicorn.terminate())
-    if LIFELINE_ENV in os.environ:
-        threading.Thread(target=_watch_lifeline, args=(gunicorn,), daemon=True).start()
     return gunicorn.wait()
 
 
