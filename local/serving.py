@@ -183,41 +183,37 @@ class LocalEndpoint:
             except CaptureError as exc:
                 raise LocalEndpointError(str(exc)) from None
             recover_spools(self.capture_dir, self._log)
-        listener = self._bind()
         try:
             python = container_bin("python")
         except ContainerEnvMissing as exc:
-            listener.close()
             raise LocalEndpointError(str(exc)) from None
-        self._scratch = Path(tempfile.mkdtemp(prefix="mlops-endpoint-"))
-        base_dir = self._scratch / "ml"
-        try:
-            extract_model(self.model_tar, base_dir / "model")
-        except ModelArchiveError as exc:
-            listener.close()
-            raise LocalEndpointError(str(exc)) from None
-        spool_dir = self.capture_dir / SPOOL_DIR if self.capture_dir is not None else self._scratch
-        try:
-            self._spool = CaptureSpool(spool_dir, self.capture_dir, self.endpoint_name, self._log)
-        except OSError as exc:
-            listener.close()
-            raise LocalEndpointError(
-                f"cannot write the capture spool under {spool_dir}: {exc.strerror or exc}"
-            ) from None
-        self._lifeline = Lifeline()
-        container_socket = str(self._scratch / "gunicorn.sock")
-        extra = {**self._container_environment(), "MLOPS_CONTAINER_SOCKET": container_socket}
-        self._container = subprocess.Popen(
-            [str(python), "-m", "image_serving"],
-            env=container_environment(base_dir, extra, self._lifeline.read_fd),
-            cwd=self._scratch,
-            stdin=subprocess.DEVNULL,
-            stdout=self._spool.write_fd,
-            stderr=subprocess.PIPE,
-            pass_fds=(self._lifeline.read_fd,),
-            start_new_session=True,  # Ctrl-C reaches `mlops serve` only, which stops us in order
-        )
-        with listener:
+        # The port is bound first, so that a port in use fails before anything starts; the front
+        # end inherits the socket.
+        with self._bind() as listener:
+            self._scratch = Path(tempfile.mkdtemp(prefix="mlops-endpoint-"))
+            base_dir = self._scratch / "ml"
+            try:
+                extract_model(self.model_tar, base_dir / "model")
+            except ModelArchiveError as exc:
+                raise LocalEndpointError(str(exc)) from None
+            spool_dir = self.capture_dir / SPOOL_DIR if self.capture_dir is not None else self._scratch
+            try:
+                self._spool = CaptureSpool(spool_dir, self.capture_dir, self.endpoint_name, self._log)
+            except OSError as exc:
+                raise LocalEndpointError(f"cannot write the capture spool in {spool_dir}: {exc.strerror}") from None
+            self._lifeline = Lifeline()
+            container_socket = str(self._scratch / "gunicorn.sock")
+            extra = {**self._container_environment(), "MLOPS_CONTAINER_SOCKET": container_socket}
+            self._container = subprocess.Popen(
+                [str(python), "-m", "image_serving"],
+                env=container_environment(base_dir, extra, self._lifeline.read_fd),
+                cwd=self._scratch,
+                stdin=subprocess.DEVNULL,
+                stdout=self._spool.write_fd,
+                stderr=subprocess.PIPE,
+                pass_fds=(self._lifeline.read_fd,),
+                start_new_session=True,  # Ctrl-C reaches `mlops serve` only, which stops us in order
+            )
             self._front = subprocess.Popen(
                 [
                     sys.executable,
@@ -264,7 +260,6 @@ class LocalEndpoint:
                     "or pick another port (0 picks a free one)"
                 ) from None
             raise LocalEndpointError(f"cannot listen on {where}: {exc.strerror or exc}") from None
-        listener.set_inheritable(True)
         self._port = listener.getsockname()[1]
         return listener
 
