@@ -203,7 +203,11 @@ class LocalEndpoint:
                 raise LocalEndpointError(f"cannot write the capture spool in {spool_dir}: {exc.strerror}") from None
             self._lifeline = Lifeline()
             container_socket = str(self._scratch / "gunicorn.sock")
-            extra = {**self._container_environment(), "MLOPS_CONTAINER_SOCKET": container_socket}
+            extra = {
+                **self._container_environment(),
+                "MLOPS_CONTAINER_SOCKET": container_socket,
+                "MLOPS_ENDPOINT_DIR": str(self._scratch),  # removed by the container if we are killed
+            }
             self._container = subprocess.Popen(
                 [str(python), "-m", "image_serving"],
                 env=container_environment(base_dir, extra, self._lifeline.read_fd),

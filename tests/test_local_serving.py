@@ -354,6 +354,12 @@ def test_mlops_serve_captures_and_exits_cleanly_on_a_signal(tmp_path: Path, stop
     assert port_is_free(port)
 
 
+def endpoint_directory(processes: dict[int, str]) -> Path:
+    """The endpoint's own directory: where the model container runs."""
+    (launcher,) = [pid for pid, command in processes.items() if command.endswith("-m image_serving")]
+    return Path(os.readlink(f"/proc/{launcher}/cwd"))
+
+
 def spool_released(capture_dir: Path, within_s: float) -> bool:
     """No process holds the lock of the spool in `capture_dir` any more."""
     (spool,) = (capture_dir / ".spool").glob("*.log")
@@ -382,6 +388,7 @@ def test_killing_mlops_serve_ends_its_children_and_no_answered_row_goes_uncaptur
             rows += size
         children = snapshot(process.pid)
         assert any("gunicorn" in command for command in children.values())
+        scratch = endpoint_directory(children)
         process.kill()  # SIGKILL, the moment after the last answer
         process.wait()
     finally:
@@ -390,6 +397,7 @@ def test_killing_mlops_serve_ends_its_children_and_no_answered_row_goes_uncaptur
     assert still_running(children, within_s=20) == {}
     assert port_is_free(port)
     assert spool_released(tmp_path, within_s=20)  # by every process of the killed run
+    assert not scratch.exists()
     # The next endpoint on the same capture directory finishes what the killed one left in its spool,
     # first thing at start (this one then fails on its artifact).
     broken = tmp_path / "broken.tar.gz"
@@ -414,6 +422,7 @@ def test_killing_mlops_serve_while_the_container_starts_leaves_nothing_running(t
             assert time.monotonic() < deadline and process.poll() is None, "the container never started"
             time.sleep(0.05)
             children = snapshot(process.pid)
+        scratch = endpoint_directory(children)
         process.kill()  # while the toolkit installs the sourcedir or gunicorn boots
         process.wait()
     finally:
@@ -423,6 +432,7 @@ def test_killing_mlops_serve_while_the_container_starts_leaves_nothing_running(t
     sessions = {pid for pid, command in children.items() if "image_serving" in command or "runtime_front" in command}
     assert len(sessions) == 2
     assert sessions_ended(sessions, within_s=20) == set()
+    assert not scratch.exists()
 
 
 @pytest.mark.parametrize(

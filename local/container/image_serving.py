@@ -20,19 +20,20 @@ SAGEMAKER_PROGRAM) is not mirrored.
 
 Not in the image: the lifeline. The local endpoint passes the read end of a pipe whose write end
 only it holds (MLOPS_LIFELINE_FD); when it dies, even by SIGKILL, the read returns and this process
-stops gunicorn and then its whole process group, so nothing outlives `mlops serve`, at whatever
-point of the start it was killed.
+stops gunicorn, removes the endpoint's directory (MLOPS_ENDPOINT_DIR) and ends its whole process
+group, so nothing outlives `mlops serve`, at whatever point of the start it was killed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
@@ -41,6 +42,7 @@ from sagemaker_containers.beta.framework import encoders, env, modules, transfor
 
 LIFELINE_ENV = "MLOPS_LIFELINE_FD"
 SOCKET_ENV = "MLOPS_CONTAINER_SOCKET"
+ENDPOINT_DIR_ENV = "MLOPS_ENDPOINT_DIR"
 STOP_GRACE_S = 10.0
 
 
@@ -118,20 +120,29 @@ def _parent_death_signal() -> Callable[[], None] | None:
 
 
 _gunicorn: subprocess.Popen[bytes] | None = None
+_parent_gone = threading.Event()
+
+
+def _end_everything() -> None:
+    """Remove the endpoint's directory, then end this process's whole group, this process included."""
+    # The directory (model, code, sourcedir install, socket) was the dead endpoint's to remove.
+    shutil.rmtree(os.environ[ENDPOINT_DIR_ENV], ignore_errors=True)
+    # This process leads the container's process group: whatever is in it (gunicorn's worker, a pip
+    # still installing the sourcedir) ends with it.
+    os.killpg(0, signal.SIGKILL)
 
 
 def _watch_lifeline() -> None:
-    """Once the pipe from the local endpoint closes (its process is gone): stop gunicorn, then everything."""
+    """Once the pipe from the local endpoint closes (its process is gone), stop gunicorn, then everything."""
     fd = int(os.environ[LIFELINE_ENV])
     while os.read(fd, 1):
         pass
-    if _gunicorn is not None:
-        _gunicorn.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            _gunicorn.wait(STOP_GRACE_S)
-    # This process leads the container's process group: whatever is left in it (a worker that did
-    # not stop, a pip still installing the sourcedir) ends with it.
-    os.killpg(0, signal.SIGKILL)
+    _parent_gone.set()
+    gunicorn = _gunicorn
+    if gunicorn is not None:
+        gunicorn.terminate()  # serve() sees it exit and ends everything; this thread only if it takes too long
+        time.sleep(STOP_GRACE_S)
+    _end_everything()
 
 
 def serve() -> int:
@@ -168,7 +179,10 @@ def serve() -> int:
     )
     # _server._add_sigterm_handler: SIGTERM stops gunicorn, whose exit ends the wait below.
     signal.signal(signal.SIGTERM, lambda signo, frame: gunicorn.terminate())
-    return gunicorn.wait()
+    code = gunicorn.wait()
+    if _parent_gone.is_set():
+        _end_everything()
+    return code
 
 
 if __name__ == "__main__":
