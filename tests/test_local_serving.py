@@ -323,7 +323,8 @@ sys.exit(args.run(args))
 def mlops_serve(capture_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
     """`mlops serve --local` on a free port; returns the process and its port once it serves."""
     command = [sys.executable, "-c", SERVE_SCRIPT, "serve", "--local", "--model", str(trained_model().model_tar)]
-    command += ["--port", "0", "--capture-dir", str(capture_dir), "--endpoint-name", SHARED_ENDPOINT, *extra]
+    command += ["--port", "0", "--capture-dir", str(capture_dir), "--endpoint-name", SHARED_ENDPOINT]
+    command += ["--log-file", str(capture_dir / "serve.log"), *extra]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
     banner = process.stdout.readline()
@@ -348,7 +349,9 @@ def test_mlops_serve_captures_and_exits_cleanly_on_a_signal(tmp_path: Path, stop
             process.kill()
     assert process.returncode == 0, err
     assert "captured 4 records" in out
+    assert f"model container log: {tmp_path / 'serve.log'}" in out
     assert "Traceback" not in err
+    assert "Booting worker" in (tmp_path / "serve.log").read_text()  # gunicorn's own log, kept there
     assert len(read_capture(tmp_path, SHARED_ENDPOINT)) == 4
     assert still_running(children, within_s=5) == {}
     assert port_is_free(port)
@@ -412,9 +415,8 @@ def test_killing_mlops_serve_ends_its_children_and_no_answered_row_goes_uncaptur
 
 def test_killing_mlops_serve_while_the_container_starts_leaves_nothing_running(tmp_path: Path) -> None:
     command = [sys.executable, "-c", SERVE_SCRIPT, "serve", "--local", "--model", str(trained_model().model_tar)]
-    process = subprocess.Popen(
-        [*command, "--port", "0"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    command += ["--port", "0", "--log-file", str(tmp_path / "serve.log")]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         children: dict[int, str] = {}
