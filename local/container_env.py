@@ -17,7 +17,11 @@ platform give it, relocated into a directory of its own:
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -90,3 +94,22 @@ class Lifeline:
             if fd >= 0:
                 os.close(fd)
         self.read_fd = self._write_fd = -1
+
+
+def end_group_and_remove(group: int, directory: Path, grace_s: float) -> None:
+    """Let process group `group` end by itself for up to `grace_s`, kill what is left, then remove `directory`.
+
+    For a process outside the group (the front end reaps the model container this way when the
+    endpoint's process died and cannot): nothing in the group can write into `directory` afterwards.
+    """
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    time.sleep(0.2)  # a killed process may still finish the system call it was in
+    shutil.rmtree(directory, ignore_errors=True)

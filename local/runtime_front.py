@@ -19,7 +19,9 @@ image's nginx sets no limit; nothing on SageMaker can send more). Idle or half-s
 wait in waitress's event loop without holding a worker thread, so they never block /ping.
 
 Run as `python -m local.runtime_front` by `local.serving.LocalEndpoint`, which binds the listening
-socket itself (a port in use fails there, with one line) and passes it with its lifeline.
+socket itself (a port in use fails there, with one line) and passes it with its lifeline. If the
+endpoint's process dies, this process is the one left to end the model container (it runs in a
+process group of its own) and to remove the endpoint's directory; then it stops too.
 """
 
 from __future__ import annotations
@@ -36,10 +38,11 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from local.container_env import LOCAL_ACCOUNT, LOCAL_REGION
+from local.container_env import LOCAL_ACCOUNT, LOCAL_REGION, end_group_and_remove
 
 VARIANT_NAME = "AllTraffic"
 DEFAULT_ENDPOINT_NAME = "local-endpoint"
@@ -48,6 +51,7 @@ MODEL_SERVER_TIMEOUT_S = 60  # SAGEMAKER_MODEL_SERVER_TIMEOUT's default: nginx's
 THREADS = 16  # requests in flight to the container; idle connections hold none
 CONNECTION_LIMIT = 512
 IDLE_TIMEOUT_S = 60  # nginx's default client_header_timeout
+CONTAINER_GRACE_S = 15.0  # for the container to stop gunicorn by itself (it allows its workers 10 s)
 _CONTAINER_PATHS = re.compile(r"^/(ping|invocations|execution-parameters)")  # nginx's `location ~`
 _RUNTIME_ROUTE = re.compile(r"^/endpoints/([^/]+)/invocations$")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "trailer", "host"}
@@ -193,10 +197,15 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def _watch_lifeline(fd: int) -> None:
-    """Stop this process once the endpoint's process is gone (the pipe's write end closed)."""
+def _watch_lifeline(fd: int, container_group: int | None, endpoint_dir: Path | None) -> None:
+    """Once the endpoint's process is gone (the pipe's write end closed): reap what it left, then stop.
+
+    A clean stop ends the container and removes the directory first, so then there is nothing left.
+    """
     while os.read(fd, 1):
         pass
+    if container_group is not None and endpoint_dir is not None:
+        end_group_and_remove(container_group, endpoint_dir, CONTAINER_GRACE_S)
     os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -207,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--container-socket", required=True, help="the model container's unix socket")
     parser.add_argument("--endpoint-name", default=DEFAULT_ENDPOINT_NAME)
     parser.add_argument("--lifeline-fd", type=int, help="read end of the endpoint's lifeline pipe")
+    parser.add_argument("--container-group", type=int, help="the container's process group, ended if the endpoint dies")
+    parser.add_argument("--endpoint-dir", type=Path, help="the endpoint's directory, removed if the endpoint dies")
     args = parser.parse_args(argv)
 
     import waitress
@@ -214,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if args.lifeline_fd is not None:
-        threading.Thread(target=_watch_lifeline, args=(args.lifeline_fd,), daemon=True).start()
+        watch = (args.lifeline_fd, args.container_group, args.endpoint_dir)
+        threading.Thread(target=_watch_lifeline, args=watch, daemon=True).start()
     listener = socket.socket(fileno=args.listen_fd)
     server = waitress.create_server(
         RuntimeFront(args.container_socket, args.endpoint_name),

@@ -203,11 +203,7 @@ class LocalEndpoint:
                 raise LocalEndpointError(f"cannot write the capture spool in {spool_dir}: {exc.strerror}") from None
             self._lifeline = Lifeline()
             container_socket = str(self._scratch / "gunicorn.sock")
-            extra = {
-                **self._container_environment(),
-                "MLOPS_CONTAINER_SOCKET": container_socket,
-                "MLOPS_ENDPOINT_DIR": str(self._scratch),  # removed by the container if we are killed
-            }
+            extra = {**self._container_environment(), "MLOPS_CONTAINER_SOCKET": container_socket}
             self._container = subprocess.Popen(
                 [str(python), "-m", "image_serving"],
                 env=container_environment(base_dir, extra, self._lifeline.read_fd),
@@ -227,6 +223,9 @@ class LocalEndpoint:
                     f"--container-socket={container_socket}",
                     f"--endpoint-name={self.endpoint_name}",
                     f"--lifeline-fd={self._lifeline.read_fd}",
+                    # If this process dies, the front end ends the container and removes its directory.
+                    f"--container-group={self._container.pid}",
+                    f"--endpoint-dir={self._scratch}",
                 ],
                 env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
                 cwd=REPO_ROOT,

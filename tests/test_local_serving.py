@@ -328,6 +328,7 @@ def mlops_serve(capture_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], 
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
     banner = process.stdout.readline()
+    assert process.stdout.readline() == f"model container log: {capture_dir / 'serve.log'}\n"
     match = re.search(r"http://127\.0\.0\.1:(\d+)", banner)
     assert match, banner + process.stderr.read() if process.stderr else banner
     return process, int(match.group(1))
@@ -349,7 +350,6 @@ def test_mlops_serve_captures_and_exits_cleanly_on_a_signal(tmp_path: Path, stop
             process.kill()
     assert process.returncode == 0, err
     assert "captured 4 records" in out
-    assert f"model container log: {tmp_path / 'serve.log'}" in out
     assert "Traceback" not in err
     assert "Booting worker" in (tmp_path / "serve.log").read_text()  # gunicorn's own log, kept there
     assert len(read_capture(tmp_path, SHARED_ENDPOINT)) == 4

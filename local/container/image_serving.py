@@ -20,15 +20,14 @@ SAGEMAKER_PROGRAM) is not mirrored.
 
 Not in the image: the lifeline. The local endpoint passes the read end of a pipe whose write end
 only it holds (MLOPS_LIFELINE_FD); when it dies, even by SIGKILL, the read returns and this process
-stops gunicorn, removes the endpoint's directory (MLOPS_ENDPOINT_DIR) and ends its whole process
-group, so nothing outlives `mlops serve`, at whatever point of the start it was killed.
+stops gunicorn and ends its whole process group, so nothing outlives `mlops serve`, at whatever
+point of the start it was killed. (The front end then removes the endpoint's directory.)
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -42,7 +41,6 @@ from sagemaker_containers.beta.framework import encoders, env, modules, transfor
 
 LIFELINE_ENV = "MLOPS_LIFELINE_FD"
 SOCKET_ENV = "MLOPS_CONTAINER_SOCKET"
-ENDPOINT_DIR_ENV = "MLOPS_ENDPOINT_DIR"
 STOP_GRACE_S = 10.0
 
 
@@ -124,9 +122,7 @@ _parent_gone = threading.Event()
 
 
 def _end_everything() -> None:
-    """Remove the endpoint's directory, then end this process's whole group, this process included."""
-    # The directory (model, code, sourcedir install, socket) was the dead endpoint's to remove.
-    shutil.rmtree(os.environ[ENDPOINT_DIR_ENV], ignore_errors=True)
+    """End this process's whole group, this process included."""
     # This process leads the container's process group: whatever is in it (gunicorn's worker, a pip
     # still installing the sourcedir) ends with it.
     os.killpg(0, signal.SIGKILL)
