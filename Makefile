@@ -7,6 +7,8 @@ PYTHON_TAG := $(subst /,_,$(PYTHON))
 VENV := .venv
 PY := $(VENV)/bin/python
 MLOPS := $(VENV)/bin/mlops
+# The XGBoost 3.0-5 image's Python 3.10 and packages: the local mode trains and serves in it.
+CONTAINER_VENV := .venv-container
 CDK := node_modules/.bin/cdk
 UV_VERSION := 0.13.8
 UV_HOME := .uv
@@ -19,7 +21,7 @@ export CDK_CLI_TELEMETRY := false
 CDK_FLAGS ?=
 PYTEST_FLAGS ?=
 
-.PHONY: install demo test lint synth diff deploy destroy test-endpoint monitor bench clean
+.PHONY: install container-env demo test lint synth diff deploy destroy test-endpoint monitor bench clean
 
 install: $(VENV)/.installed-$(PYTHON_TAG) node_modules/.installed
 
@@ -34,14 +36,19 @@ $(VENV)/.installed-$(PYTHON_TAG): pyproject.toml uv.lock tools/checkov/pyproject
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+container-env: $(CONTAINER_VENV)/.installed
+
+$(CONTAINER_VENV)/.installed: container/requirements.txt scripts/container_env.sh | $(UV)
+	bash scripts/container_env.sh
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-demo: install
+demo: install container-env
 	$(MLOPS) demo
 
-test: install lint
+test: install container-env lint
 	$(PY) -m pytest $(PYTEST_FLAGS)
 
 lint: install
@@ -66,7 +73,7 @@ test-endpoint: install
 monitor: install
 	$(MLOPS) monitor
 
-bench: install
+bench: install container-env
 	$(PY) bench/inference_bench.py
 	$(PY) bench/drift_bench.py
 

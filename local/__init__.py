@@ -1,1 +1,1 @@
-"""The local mode: runs model_code on this machine the way SageMaker runs it (DESIGN §8)."""
+"""The local mode: runs model_code on this machine the way SageMaker runs it."""

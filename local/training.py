@@ -1,16 +1,24 @@
-"""Run model_code/train.py on this machine the way a SageMaker training job runs it.
+"""Run model_code/train.py on this machine the way a SageMaker training job in the XGBoost 3.0-5 image runs it.
 
 The job gets a SageMaker-shaped tree (`input/config/*.json`, `input/data/<channel>/`, `model/`,
-`output/data/`, `output/failure`, `code/`), the SM_* environment that the training toolkit sets,
-and its hyperparameters encoded as the SDK writes them (JSON strings) and decoded as the
-container decodes them (json.loads, falling back to the raw string; `sagemaker_*` keys removed;
-`--name value` arguments in sorted order). SageMaker's artifact packing follows: every file of
-`model/` at the root of `model.tar.gz`. A failed job raises `TrainingFailed` with the failure
-file's text, which SageMaker would report as the job's FailureReason.
+`output/`), relocated with SAGEMAKER_BASE_DIR, and its hyperparameters encoded as the SageMaker
+SDK writes them (every value JSON). Then the image's own `train` command runs in the container
+environment (`local.container_env`): `sagemaker_containers`' trainer, with the glue mirroring the
+image's training module (local/container/image_training.py). The toolkit decodes the
+hyperparameters and sets the SM_* environment itself, extracts the sourcedir (the same
+sourcedir.tar.gz the storage stack uploads), writes a `setup.py` for it, `pip install .`, and runs
+`python -m train --name value ...`. SageMaker's artifact packing follows: every file of `model/`
+at the root of `model.tar.gz`.
+
+A failed job raises `TrainingFailed`. The trainer overwrites `output/failure` with its own
+`ExecuteUserScriptError: Command "..."`, so the reason reported is the one train.py marks in its
+log (model_code/failure_reason.py), as the cloud's TrainingRun handler finds it in the job's log
+stream, and the failure file's text only when no line is marked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -19,7 +27,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tarfile
 import tempfile
 import threading
@@ -29,24 +36,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.model_server import LOCAL_REGION
+from local.container_env import LOCAL_REGION, container_bin, container_environment
+from model_code.failure_reason import find_reason, one_line
 from model_code.metric_definitions import METRIC_DEFINITIONS
 
-MODEL_CODE_DIR = Path(__file__).resolve().parent.parent / "model_code"
 ENTRY_POINT = "train.py"
 CURRENT_HOST = "algo-1"
-FRAMEWORK_MODULE = "sagemaker_xgboost_container.training:main"
-SOURCE_SUFFIXES = (".py", ".txt")  # what goes into the job's code dir (the sourcedir's files)
 
 
 class TrainingFailed(RuntimeError):
-    """The training job failed; `reason` is what SageMaker would report as FailureReason."""
+    """The training job failed: `reason` is ours (the marked line), `failure_file` what the trainer wrote."""
 
-    def __init__(self, reason: str, exit_code: int, log_tail: str) -> None:
-        super().__init__(f"training job failed (exit code {exit_code}): {reason}")
+    def __init__(self, reason: str, exit_code: int, log_tail: str, failure_file: str = "") -> None:
+        super().__init__(f"training job failed: {reason}")
         self.reason = reason
         self.exit_code = exit_code
         self.log_tail = log_tail
+        self.failure_file = failure_file
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class TrainingResult:
 
 @dataclass(frozen=True)
 class JobTree:
-    """The /opt/ml tree of one job, rooted in a local directory."""
+    """The /opt/ml tree of one job, rooted in a local directory (its SAGEMAKER_BASE_DIR)."""
 
     root: Path
 
@@ -85,11 +91,6 @@ class JobTree:
         """output/: holds `failure` when the job fails."""
         return self.root / "output"
 
-    @property
-    def code_dir(self) -> Path:
-        """code/: the extracted sourcedir, the job's working directory."""
-        return self.root / "code"
-
 
 def encode_hyperparameters(user: Mapping[str, Any], job_name: str, submit_dir: str) -> dict[str, str]:
     """hyperparameters.json as the SageMaker SDK writes it: every value JSON-encoded, plus `sagemaker_*`."""
@@ -103,87 +104,10 @@ def encode_hyperparameters(user: Mapping[str, Any], job_name: str, submit_dir: s
     return {key: json.dumps(value) for key, value in {**user, **framework}.items()}
 
 
-def decode_hyperparameters(encoded: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(user, framework) hyperparameters as the container reads them: JSON if it parses, else the raw text."""
-    user: dict[str, Any] = {}
-    framework: dict[str, Any] = {}
-    for key, raw in encoded.items():
-        try:
-            value = json.loads(raw)
-        except (ValueError, TypeError):
-            value = raw
-        (framework if key.startswith("sagemaker_") else user)[key] = value
-    return user, framework
-
-
-def to_cmd_args(hyperparameters: Mapping[str, Any]) -> list[str]:
-    """`--name value` pairs in sorted order; mappings become `k=v,k2=v2`, everything else `str()`."""
-    args: list[str] = []
-    for key in sorted(hyperparameters):
-        value = hyperparameters[key]
-        args.append(f"--{key}" if len(key) > 1 else f"-{key}")
-        if isinstance(value, Mapping):
-            args.append(",".join(f"{k}={v}" for k, v in sorted(value.items())))
-        else:
-            args.append("" if value is None else str(value))
-    return args
-
-
-def _env_value(value: Any) -> str:
-    """How the toolkit renders an SM_* value: strings as is, anything else as compact JSON."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def training_environment(
-    tree: JobTree, user_hps: Mapping[str, Any], framework_hps: Mapping[str, Any], job_name: str
-) -> dict[str, str]:
-    """The SM_* variables the training toolkit exports to the user script (FACTS.md §4)."""
-    input_data_config = json.loads((tree.config_dir / "inputdataconfig.json").read_text())
-    resource_config = json.loads((tree.config_dir / "resourceconfig.json").read_text())
-    channels = sorted(input_data_config)
-    values: dict[str, Any] = {
-        "hosts": resource_config["hosts"],
-        "network_interface_name": resource_config["network_interface_name"],
-        "hps": dict(user_hps),
-        "user_entry_point": ENTRY_POINT,
-        "framework_params": {},
-        "resource_config": resource_config,
-        "input_data_config": input_data_config,
-        "output_data_dir": str(tree.output_dir / "data"),
-        "channels": channels,
-        "current_host": CURRENT_HOST,
-        "module_name": ENTRY_POINT.removesuffix(".py"),
-        "log_level": framework_hps.get("sagemaker_container_log_level", 20),
-        "framework_module": FRAMEWORK_MODULE,
-        "input_dir": str(tree.root / "input"),
-        "input_config_dir": str(tree.config_dir),
-        "output_dir": str(tree.output_dir),
-        "num_cpus": os.cpu_count() or 1,
-        "num_gpus": 0,
-        "model_dir": str(tree.model_dir),
-        "module_dir": str(framework_hps.get("sagemaker_submit_directory", "")),
-        "user_args": to_cmd_args(user_hps),
-        "output_intermediate_dir": str(tree.output_dir / "intermediate"),
-    }
-    values["training_env"] = {**values, "job_name": job_name, "hyperparameters": dict(user_hps)}
-    for channel in channels:
-        values[f"channel_{channel}"] = str(tree.channel(channel))
-    for key, value in user_hps.items():
-        values[f"hp_{key}"] = value
-    env = {f"SM_{key.upper()}": _env_value(value) for key, value in values.items()}
-    env["TRAINING_JOB_NAME"] = job_name
-    env["SAGEMAKER_REGION"] = str(framework_hps.get("sagemaker_region", LOCAL_REGION))
-    return env
-
-
-def build_tree(root: Path, data_dir: Path, code_dir: Path, encoded_hps: Mapping[str, str]) -> JobTree:
+def build_tree(root: Path, data_dir: Path, encoded_hps: Mapping[str, str]) -> JobTree:
     """Lay out the job's directories and config files, with the data split into its channels."""
     tree = JobTree(root)
-    for directory in (tree.config_dir, tree.model_dir, tree.output_dir / "data", tree.output_dir / "intermediate"):
+    for directory in (tree.config_dir, tree.model_dir, tree.output_dir / "data"):
         directory.mkdir(parents=True, exist_ok=True)
     channel_files = {"train": ("train.csv", "schema.json"), "validation": ("validation.csv",)}
     for channel, names in channel_files.items():
@@ -191,10 +115,6 @@ def build_tree(root: Path, data_dir: Path, code_dir: Path, encoded_hps: Mapping[
         for name in names:
             if (data_dir / name).is_file():
                 shutil.copyfile(data_dir / name, tree.channel(channel) / name)
-    tree.code_dir.mkdir(parents=True, exist_ok=True)
-    for source in sorted(code_dir.iterdir()):
-        if source.is_file() and source.suffix in SOURCE_SUFFIXES:
-            shutil.copyfile(source, tree.code_dir / source.name)
     channel_config = {
         "ContentType": "text/csv",
         "TrainingInputMode": "File",
@@ -252,56 +172,79 @@ def run_training(
     hyperparameters: Mapping[str, Any] | None = None,
     *,
     job_name: str | None = None,
-    code_dir: str | Path = MODEL_CODE_DIR,
+    submit_dir: str | Path | None = None,
     echo: Callable[[str], None] | None = None,
     timeout_s: float = 1800.0,
 ) -> TrainingResult:
-    """Train on `data_dir` (train.csv, validation.csv, schema.json) and write `out_dir/model.tar.gz`."""
+    """Train on `data_dir` (train.csv, validation.csv, schema.json) and write `out_dir/model.tar.gz`.
+
+    `submit_dir` is the sourcedir (a directory or a sourcedir.tar.gz; default: model_code/ as the
+    storage stack packs it).
+    """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FileNotFoundError(f"data directory {data_dir} does not exist; create it with `mlops data --out DIR`")
+    if submit_dir is None:
+        from local.serving import project_sourcedir
+
+        submit_dir = project_sourcedir()
+    train = container_bin("train")
     job_name = job_name or time.strftime("local-training-%Y%m%d-%H%M%S", time.gmtime())
     with tempfile.TemporaryDirectory(prefix="sagemaker-local-") as scratch:
-        tree = JobTree(Path(scratch) / "opt" / "ml")
-        encoded = encode_hyperparameters(dict(hyperparameters or {}), job_name, f"file://{Path(code_dir).resolve()}")
-        build_tree(tree.root, data_dir, Path(code_dir), encoded)
-        # Read hyperparameters back from the file, as the container does.
-        user_hps, framework_hps = decode_hyperparameters(
-            json.loads((tree.config_dir / "hyperparameters.json").read_text())
+        tree = build_tree(
+            Path(scratch) / "ml",
+            data_dir,
+            encode_hyperparameters(dict(hyperparameters or {}), job_name, str(Path(submit_dir).resolve())),
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SM_", "SAGEMAKER_", "PYTHONPATH"))}
-        env.update(training_environment(tree, user_hps, framework_hps, job_name))
-        env["PYTHONUNBUFFERED"] = "1"
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        command = [sys.executable, ENTRY_POINT, *to_cmd_args(user_hps)]
-        exit_code, log = _run(command, tree.code_dir, env, echo, timeout_s)
+        env = container_environment(tree.root, {"TRAINING_JOB_NAME": job_name}, lifeline_fd=None)
+        exit_code, log, timed_out = _run([str(train)], Path(scratch), env, echo, timeout_s)
         if exit_code != 0:
             failure = tree.output_dir / "failure"
-            if not failure.is_file():
-                # What the toolkit writes when the script dies without leaving a reason.
-                last = next((line for line in reversed(log.splitlines()) if line.strip()), "")
-                failure.write_text(f"AlgorithmError: ExecuteUserScriptError: exit code {exit_code}: {last}\n")
-            raise TrainingFailed(failure.read_text().strip(), exit_code, "\n".join(log.splitlines()[-20:]))
+            failure_text = failure.read_text(errors="replace").strip() if failure.is_file() else ""
+            lines = log.splitlines()
+            if timed_out:
+                reason = f"training job stopped: it ran longer than its limit of {timeout_s:g} s"
+            else:
+                reason = find_reason(lines) or one_line(failure_text) or _last_line(lines)
+            raise TrainingFailed(reason, exit_code, "\n".join(lines[-20:]), failure_text)
         evaluation = json.loads((tree.model_dir / "evaluation.json").read_text())
         model_tar = pack_model(tree.model_dir, Path(out_dir) / "model.tar.gz")
     return TrainingResult(job_name, model_tar, evaluation, parse_metrics(log), log)
 
 
+def _last_line(lines: list[str]) -> str:
+    return next((line.strip() for line in reversed(lines) if line.strip()), "the job left no output")
+
+
 def _run(
     command: list[str], cwd: Path, env: dict[str, str], echo: Callable[[str], None] | None, timeout_s: float
-) -> tuple[int, str]:
-    """Run the job process, streaming its combined output; kill it after `timeout_s`.
+) -> tuple[int, str, bool]:
+    """Run the trainer, streaming its combined output; kill it and its script after `timeout_s`.
 
-    The process never outlives the call: if `echo` raises or Ctrl-C arrives, it is killed too.
+    The trainer starts the script as its own child, so both run in a process group of their own,
+    and the whole group is killed on a timeout, when `echo` raises, or on Ctrl-C.
     """
     process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        bufsize=1,
+        start_new_session=True,
     )
     timed_out = threading.Event()
 
+    def kill_group() -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
     def expire() -> None:
         timed_out.set()
-        process.kill()
+        kill_group()
 
     timer = threading.Timer(timeout_s, expire)
     timer.start()
@@ -316,18 +259,13 @@ def _run(
     finally:
         timer.cancel()
         if process.poll() is None:
-            process.kill()
+            kill_group()
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
-    if exit_code < 0:
-        # Only our timer's kill is a timeout; any other signal (segfault, the OOM killer) is the job's own death.
-        lines.append(
-            f"training process killed after {timeout_s:g} s\n"
-            if timed_out.is_set()
-            else f"training process killed by {_signal_name(-exit_code)}\n"
-        )
-    return exit_code, "".join(lines)
+    if exit_code < 0 and not timed_out.is_set():
+        lines.append(f"trainer killed by {_signal_name(-exit_code)}\n")
+    return exit_code, "".join(lines), timed_out.is_set()
 
 
 def _signal_name(number: int) -> str:

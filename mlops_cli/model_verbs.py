@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from mlops_cli.arguments import EXIT_NO, EXIT_OK, fail, whole_number
 from mlops_cli.signals import stop_on_sigterm
@@ -14,7 +15,7 @@ from mlops_cli.signals import stop_on_sigterm
 def register(subparsers: Any) -> None:
     """Add the verbs to the `mlops` parser."""
     # These import only the standard library, so `mlops --help` stays fast.
-    from local.model_server import DEFAULT_ENDPOINT_NAME
+    from local.runtime_front import DEFAULT_ENDPOINT_NAME
     from mlops_stacks.settings import MAX_SEED, Settings
 
     defaults = Settings()
@@ -64,12 +65,26 @@ def register(subparsers: Any) -> None:
     serve = subparsers.add_parser("serve", help="serve a model.tar.gz on 127.0.0.1 like a SageMaker endpoint")
     serve.add_argument("--local", action="store_true", help="serve on this machine (the only mode of this verb)")
     serve.add_argument("--model", required=True, type=Path, help="model.tar.gz from `mlops train`")
-    serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
+    serve.add_argument("--port", type=_port, default=8080, help="TCP port (default 8080; 0 picks a free one)")
     serve.add_argument("--capture-dir", type=Path, help="write captured requests here, in the S3 layout")
     serve.add_argument(
         "--endpoint-name", default=DEFAULT_ENDPOINT_NAME, help="name in the runtime route and capture paths"
     )
+    serve.add_argument(
+        "--log-file", type=Path, help="where the model container's output goes (default: a file in the temp dir)"
+    )
     serve.set_defaults(run=run_serve)
+
+
+def _port(text: str) -> int:
+    """A TCP port number for argparse: 0-65535, else one line saying so."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 65535, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 65535 (0 picks a free one), got {port}")
+    return port
 
 
 def run_data(args: argparse.Namespace) -> int:
@@ -101,6 +116,7 @@ def run_train(args: argparse.Namespace) -> int:
     """Train locally, print the job's metrics and the quality gate's verdict."""
     if not args.local:
         return fail("train", "only --local is supported here; the cloud job runs on `make deploy`")
+    from local.container_env import ContainerEnvMissing
     from local.training import TrainingFailed, run_training
     from mlops_cli.cloud_verbs import settings_from_cdk_json
     from mlops_stacks.handlers.quality_gate import quality_gate
@@ -114,6 +130,8 @@ def run_train(args: argparse.Namespace) -> int:
         return fail("train", exc)
     try:
         result = run_training(args.data, args.out, {**settings.hyperparameters, **overrides}, echo=print)
+    except ContainerEnvMissing as exc:
+        return fail("train", exc)
     except TrainingFailed as exc:
         print(f"mlops train: {exc}", file=sys.stderr)
         return EXIT_NO
@@ -150,15 +168,34 @@ def run_serve(args: argparse.Namespace) -> int:
             "mlops serve: only --local is supported here; the cloud endpoint comes from `make deploy`", file=sys.stderr
         )
         return 2
+    import tempfile
+    import threading
+
     from local.serving import LocalEndpoint, LocalEndpointError
 
     stop_on_sigterm()
+    lock = threading.Lock()
+    log_file: TextIO | None = None
+
+    def log(line: str) -> None:
+        # The container's own output (pip, gunicorn, a failing handler's traceback), as CloudWatch keeps it.
+        with lock:
+            if log_file is not None:
+                log_file.write(line + "\n")
+                log_file.flush()
+
     try:
         endpoint = LocalEndpoint(
-            args.model, port=args.port, capture_dir=args.capture_dir, endpoint_name=args.endpoint_name
+            args.model, port=args.port, capture_dir=args.capture_dir, endpoint_name=args.endpoint_name, log=log
         )
     except LocalEndpointError as exc:  # the constructor checks only the name
         print(f"mlops serve: --endpoint-name: {exc}", file=sys.stderr)
+        return 2
+    log_path = args.log_file or Path(tempfile.gettempdir()) / f"mlops-serve-{args.endpoint_name}-{os.getpid()}.log"
+    try:
+        log_file = log_path.open("a", encoding="utf-8")
+    except OSError as exc:
+        print(f"mlops serve: cannot write the log file {log_path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     # Start inside the try: Ctrl-C or SIGTERM while the server loads is a clean stop, not a traceback.
     started = False
@@ -167,15 +204,20 @@ def run_serve(args: argparse.Namespace) -> int:
         started = True
         print(f"serving {args.model} at {endpoint.url}: GET /ping, POST /invocations, ", end="")
         print(f"POST /endpoints/{args.endpoint_name}/invocations; Ctrl-C stops", flush=True)
+        print(f"model container log: {log_path}", flush=True)
         code = endpoint.wait()
-        print(f"mlops serve: the model server exited with code {code}", file=sys.stderr)
+        print(f"mlops serve: the model server exited with code {code}; its log: {log_path}", file=sys.stderr)
         return 1
     except LocalEndpointError as exc:
-        print(f"mlops serve: {exc}", file=sys.stderr)
+        where = f" (the model container's log: {log_path})" if log_file.tell() else ""
+        print(f"mlops serve: {exc}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
     finally:
         endpoint.stop()
+        log_file.close()
+        if log_path.stat().st_size == 0 and args.log_file is None:
+            log_path.unlink()
         if started and args.capture_dir is not None:
             print(f"captured {endpoint.captured_records} records under {args.capture_dir}")

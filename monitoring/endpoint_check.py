@@ -6,8 +6,10 @@ whose latency includes any cold start:
 
 - CSV, one row, JSON answer; CSV, a batch, CSV answer;
 - JSON (`{"instances": [...]}`), one row as a named object; JSON, a batch of value lists;
-- one deliberately malformed CSV request (a column short), which must get a 4xx: a 2xx means the
-  model accepts garbage, a 5xx means a client mistake would page the on-call (FACTS §8).
+- one deliberately malformed CSV request (a column short), which must get a 4xx with a plain message
+  saying what is wrong: a 2xx means the model accepts garbage, a 5xx means a client mistake would
+  page the on-call (the XGBoost image answers 500 for any exception a handler raises; see
+  model_code/inference.py).
 
 Each answer is checked against the model's HTTP contract (model_code/inference.py): status 200,
 the content type asked for, one prediction per row, scores in [0, 1], label = score >= 0.5. Across
@@ -181,6 +183,11 @@ def check_answer(kind: RequestKind, outcome: Outcome) -> tuple[list[float] | Non
     """Scores of a correct answer (None for an expected error) and the problems found."""
     if kind.expect_client_error:
         if outcome.status is not None and 400 <= outcome.status < 500:
+            text = outcome.body.decode("utf-8", "replace").strip()
+            if not text or text.lower().startswith(("<!doctype", "<html")) or "Traceback" in text:
+                return None, [
+                    f"answered a malformed request with {outcome.status} but no plain message: {_shown(outcome.body)}"
+                ]
             return None, []
         if outcome.status is not None and outcome.status < 300:
             return None, [f"accepted a malformed request with {outcome.status} (expected 4xx)"]

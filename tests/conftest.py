@@ -90,3 +90,37 @@ def concrete_synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesize
 
     env = Environment(account=CONCRETE_ACCOUNT, region=CONCRETE_REGION)
     return synthesize(tmp_path_factory.mktemp("concrete-cdk.out"), CONCRETE_CONTEXT, env=env)
+
+
+SHARED_ENDPOINT = "churn-local"
+
+
+@dataclass
+class SharedEndpoint:
+    """The session's local endpoint: the small model served by the container-true stack, capture on."""
+
+    endpoint: Any
+    capture_dir: Path
+    log: list[str]
+
+    @property
+    def url(self) -> str:
+        return self.endpoint.url
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.port
+
+
+@pytest.fixture(scope="session")
+def shared_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedEndpoint]:
+    """One endpoint per test process: a start costs seconds (sourcedir install, imports, model_fn)."""
+    from local.serving import LocalEndpoint
+    from tests.model_fixtures import trained_model
+
+    capture_dir = tmp_path_factory.mktemp("shared-capture")
+    log: list[str] = []
+    with LocalEndpoint(
+        trained_model().model_tar, capture_dir=capture_dir, endpoint_name=SHARED_ENDPOINT, log=log.append
+    ) as endpoint:
+        yield SharedEndpoint(endpoint, capture_dir, log)

@@ -16,7 +16,7 @@ import numpy as np
 from botocore.config import Config
 
 from dataset import write_dataset
-from local.model_server import LOCAL_REGION
+from local.container_env import LOCAL_REGION
 from local.training import TrainingResult, run_training
 
 SMALL_ROWS = 3000
@@ -102,3 +102,24 @@ def runtime_client(endpoint_url: str) -> object:
         aws_secret_access_key="local",
         config=Config(retries={"total_max_attempts": 1}),
     )
+
+
+def post(port: int, path: str, body: bytes | str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP POST to 127.0.0.1:port; (status, headers with lower-case names, body)."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def read_capture(capture_dir: Path, endpoint: str) -> list[dict]:
+    """Every capture record written under `capture_dir` for `endpoint`."""
+    import json
+
+    files = sorted(capture_dir.glob(f"capture/{endpoint}/*/*/*/*/*.jsonl"))
+    return [json.loads(line) for path in files for line in path.read_text().splitlines()]

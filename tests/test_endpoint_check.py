@@ -1,6 +1,6 @@
 """`mlops test-endpoint` against the real local model server, and against endpoints that answer wrongly.
 
-The healthy endpoint is `local.serving.LocalEndpoint` serving a model trained here; the broken ones
+The healthy endpoint is the session's container-true local endpoint serving a model trained here; the broken ones
 are small HTTP servers on 127.0.0.1 speaking the SageMaker Runtime route, each wrong in one way.
 Every request goes through the unmodified boto3 `sagemaker-runtime` client.
 """
@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from dataset import FEATURE_NAMES
-from local.serving import LocalEndpoint
 from mlops_cli.main import main
 from monitoring.endpoint_check import (
     FIRST_REQUEST,
@@ -27,15 +26,14 @@ from monitoring.endpoint_check import (
     csv_probe_rows,
     synthetic_probe_rows,
 )
-from tests.model_fixtures import runtime_client, small_dataset, trained_model
-
-ENDPOINT = "churn-check"
+from tests.conftest import SHARED_ENDPOINT as ENDPOINT
+from tests.conftest import SharedEndpoint
+from tests.model_fixtures import runtime_client, small_dataset
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[LocalEndpoint]:
-    with LocalEndpoint(trained_model().model_tar, endpoint_name=ENDPOINT, log=lambda line: None) as running:
-        yield running
+def endpoint(shared_endpoint: SharedEndpoint) -> SharedEndpoint:
+    return shared_endpoint
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +41,7 @@ def probe() -> ProbeRows:
     return synthetic_probe_rows(40, seed=11)
 
 
-def test_a_healthy_endpoint_passes_every_check(endpoint: LocalEndpoint, probe: ProbeRows) -> None:
+def test_a_healthy_endpoint_passes_every_check(endpoint: SharedEndpoint, probe: ProbeRows) -> None:
     report = check_endpoint(runtime_client(endpoint.url), ENDPOINT, probe, requests_per_kind=3, batch_rows=40)
     assert report.passed, report.to_dict()
     names = [kind.name for kind in report.kinds]
@@ -56,7 +54,7 @@ def test_a_healthy_endpoint_passes_every_check(endpoint: LocalEndpoint, probe: P
         assert p50 is not None and p95 is not None and 0 < p50 <= p95 < 5000
 
 
-def test_rows_with_missing_values_from_a_data_csv_pass_in_both_formats(endpoint: LocalEndpoint) -> None:
+def test_rows_with_missing_values_from_a_data_csv_pass_in_both_formats(endpoint: SharedEndpoint) -> None:
     probe = csv_probe_rows(small_dataset() / "validation.csv", "churned", 200)
     assert probe.names == FEATURE_NAMES and probe.values.shape == (200, len(FEATURE_NAMES))
     # The synthetic data leaves some satisfaction answers empty: they travel as "" in CSV, null in JSON.
@@ -65,7 +63,7 @@ def test_rows_with_missing_values_from_a_data_csv_pass_in_both_formats(endpoint:
     assert report.passed, report.to_dict()
 
 
-def test_an_unknown_endpoint_name_stops_after_the_first_request(endpoint: LocalEndpoint, probe: ProbeRows) -> None:
+def test_an_unknown_endpoint_name_stops_after_the_first_request(endpoint: SharedEndpoint, probe: ProbeRows) -> None:
     report = check_endpoint(runtime_client(endpoint.url), "no-such-endpoint", probe, requests_per_kind=5)
     assert not report.passed
     assert report.requests == 1
@@ -104,6 +102,13 @@ def predictions(rows: int, accept: str, score: float) -> Answer:
 
 def server_error(content_type: str, accept: str, body: bytes) -> Answer:
     return 500, {"x-amzn-ErrorType": "InternalFailure"}, b'{"message": "An exception occurred while serving"}'
+
+
+def html_error_page(content_type: str, accept: str, body: bytes) -> Answer:
+    # The container's 4xx, as the runtime wraps it, but an HTML error page instead of a message.
+    page = "<!DOCTYPE HTML PUBLIC><title>400 Bad Request</title>"
+    error = {"OriginalStatusCode": 400, "OriginalMessage": page, "Message": "Received client error (400)"}
+    return 424, {"x-amzn-ErrorType": "ModelError", "Content-Type": "application/json"}, json.dumps(error).encode()
 
 
 def garbage(content_type: str, accept: str, body: bytes) -> Answer:
@@ -146,10 +151,11 @@ def fake_endpoint(respond: Callable[[str, str, bytes], Answer]) -> ThreadingHTTP
     [
         (server_error, {"csv, 1 row": "status 500", MALFORMED: "answered a malformed request with 500"}),
         (garbage, {"csv, 1 row": "unreadable answer", MALFORMED: "accepted a malformed request with 200"}),
+        (html_error_page, {MALFORMED: "answered a malformed request with 400 but no plain message"}),
         (out_of_range, {"json, 40 rows": "score 1.7 is not a probability"}),
         (constant_score, {MALFORMED: "accepted a malformed request with 200"}),
     ],
-    ids=["500", "garbage", "out-of-range", "constant"],
+    ids=["500", "garbage", "html-4xx", "out-of-range", "constant"],
 )
 def test_a_wrong_answering_endpoint_fails_the_check(
     respond: Callable[[str, str, bytes], Answer], expected: dict[str, str], probe: ProbeRows
@@ -190,7 +196,7 @@ def local_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_the_verb_exits_zero_and_prints_json_for_a_healthy_endpoint(
-    endpoint: LocalEndpoint, local_credentials: None, capsys: pytest.CaptureFixture[str]
+    endpoint: SharedEndpoint, local_credentials: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["test-endpoint", "--endpoint", ENDPOINT, "--endpoint-url", endpoint.url, "--region", "us-east-1"]
     code = run_verb([*argv, "--requests", "2", "--batch-rows", "25", "--json"])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from local.model_server import DEFAULT_ENDPOINT_NAME
+from local.runtime_front import DEFAULT_ENDPOINT_NAME
 from mlops_cli import model_verbs
 from mlops_cli.main import main
 from mlops_stacks.settings import Settings

@@ -187,12 +187,13 @@ def serve_and_send(
             with log_lock:
                 log.write(line + "\n")
 
+        # The package's own environment; only the sourcedir comes from disk instead of S3.
         endpoint = LocalEndpoint(
             model_tar,
             capture_dir=workdir,
             endpoint_name=settings.endpoint_name,
-            capture_percent=float(environment["MLOPS_CAPTURE_PERCENT"]),
-            model_id=environment["MLOPS_MODEL_ID"],
+            environment=environment,
+            submit_dir=result.trained.sourcedir if result.trained is not None else None,
             log=log_line,
         )
         started = time.perf_counter()
