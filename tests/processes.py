@@ -68,8 +68,9 @@ class ProcessTree:
 
     def _sample(self) -> None:
         while self.process.poll() is None:
-            for pid, command in snapshot(self.process.pid).items():
-                self.seen.setdefault(pid, command)
+            # The latest command line wins: one read between a child's fork and its exec shows the
+            # parent's command, and kept, it would hide the child's real one for good.
+            self.seen.update(snapshot(self.process.pid))
             time.sleep(0.05)
 
     def leftovers(self) -> dict[int, str]:
