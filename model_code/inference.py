@@ -28,7 +28,8 @@ deterministic: exactly that share of consecutive answered requests) one `MLOPS_C
 line per row goes to stdout, which the container ships to the endpoint's log group. Lines are
 written before the answer leaves, and a refused request captures nothing.
 
-Imports only numpy, xgboost and the toolkit's worker, all in the container.
+Imports only numpy, xgboost and the toolkit's worker, all in the container, and the sourcedir's
+number syntax.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -45,6 +47,11 @@ import numpy as np
 import xgboost as xgb
 from sagemaker_containers.beta.framework import worker
 
+try:  # the project's tests import this file as `model_code.inference`
+    from model_code.number_syntax import NUMBER
+except ImportError:  # the container pip-installs the sourcedir's files as top-level modules
+    from number_syntax import NUMBER  # type: ignore[no-redef]
+
 JSON = "application/json"
 CSV = "text/csv"
 TEXT = "text/plain"
@@ -53,6 +60,10 @@ CAPTURE_MARKER = "MLOPS_CAPTURE "
 CAPTURE_VERSION = 1
 SHOWN_CHARS = 40  # how much of an offending value an error message quotes
 REPLACEMENT = "\ufffd"  # what Werkzeug puts in place of bytes that are not UTF-8
+# A CSV body of only these characters goes through numpy's C conversion at once; numpy (like
+# float()) also reads `1_000`, `inf` or other scripts' digits, so any other body is read cell by
+# cell with the project's one number syntax (model_code/number_syntax.py).
+_PLAIN_CSV = re.compile(r"[0-9eE.+\-, \t\n]*")
 
 
 class ClientMistake(Exception):
@@ -199,8 +210,7 @@ def _parse_csv(text: str, names: list[str]) -> np.ndarray:
                 raise _bad_request(f"row {number} is empty")
             count = line.count(",") + 1
             raise _bad_request(f"row {number} has {count} values, expected {width} ({', '.join(names)})")
-    if "n" in body or "N" in body:
-        # `nan` or `inf` spelled out: the cell-by-cell path names the offending cell.
+    if _PLAIN_CSV.fullmatch(body) is None:
         values = _parse_cells([line.split(",") for line in lines], names)
     else:
         try:
@@ -227,23 +237,30 @@ def _parse_cells(rows: list[list[str]], names: list[str]) -> np.ndarray:
     values = np.empty((len(rows), len(names)))
     for r, row in enumerate(rows):
         for c, cell in enumerate(row):
-            cell = cell.strip()
+            cell = cell.strip(" \t")
             if not cell:
                 values[r, c] = np.nan
-                continue
-            try:
-                values[r, c] = float(cell)
-            except ValueError:
-                if r == 0 and cell in names:
-                    raise _bad_request("row 1 looks like a header: send feature values only") from None
-                where = f"row {r + 1}, column {c + 1} ({names[c]})"
-                raise _bad_request(f"{where}: {_shown(cell)} is not a number") from None
-            if math.isnan(values[r, c]):
-                raise _bad_request(
-                    f"row {r + 1}, column {c + 1} ({names[c]}): {_shown(cell)} is not a number; "
-                    "leave the field empty for a missing value"
-                )
+            elif NUMBER.fullmatch(cell):
+                values[r, c] = float(cell)  # beyond float64 becomes inf, refused by the caller
+            else:
+                raise _bad_request(_not_a_number(cell, r, c, names))
     return values
+
+
+def _not_a_number(cell: str, r: int, c: int, names: list[str]) -> str:
+    if r == 0 and cell in names:
+        return "row 1 looks like a header: send feature values only"
+    where = f"row {r + 1}, column {c + 1} ({names[c]})"
+    spelled = cell.lstrip("+-").lower()
+    if spelled == "nan":
+        return f"{where}: {_shown(cell)} is not a number; leave the field empty for a missing value"
+    if spelled in ("inf", "infinity"):
+        return f"{where}: {_shown(cell)} is not finite"
+    try:
+        float(cell)
+    except ValueError:
+        return f"{where}: {_shown(cell)} is not a number"
+    return f"{where}: {_shown(cell)} is not a plain decimal number (ASCII digits, one '.', optional exponent)"
 
 
 def _reject_constant(name: str) -> Any:

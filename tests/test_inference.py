@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,17 @@ CONFORMANCE = [
     (("1,2,3\n", "text/csv", None), 400, f"row 1 has 3 values, expected 15 ({NAMES})"),
     ((f"{ONES}\n{ONES[:-1]}x7\n", "text/csv", None), 400, "row 2, column 15 (dependents): 'x7' is not a number"),
     ((ONES[:-1] + "inf", "text/csv", None), 400, "row 1, column 15 (dependents): 'inf' is not finite"),
+    # Forms float() and numpy read, which the project's number syntax does not.
+    *(
+        (
+            ((ONES[:-1] + cell).encode(), "text/csv", None),
+            400,
+            f"row 1, column 15 (dependents): {cell!r} is not a plain decimal number (ASCII digits, one '.', "
+            "optional exponent)",
+        )
+        for cell in ("1_000", "\u0661\u0662", "\uff11\uff12")
+    ),
+    ((ONES[:-1] + "1e400", "text/csv", None), 400, "row 1, column 15 (dependents): '1e400' is not finite"),
     (
         (ONES[:-1] + "nan", "text/csv", None),
         400,
@@ -338,8 +350,10 @@ def test_a_bad_capture_percent_stops_the_model_from_loading_with_one_line(tmp_pa
 def test_the_image_refuses_a_module_with_both_transform_fn_and_input_fn(tmp_path: Path) -> None:
     code = tmp_path / "code"
     code.mkdir()
-    source = (MODEL_CODE / "inference.py").read_text()
-    (code / "inference.py").write_text(source + "\n\ndef input_fn(body, content_type):\n    return body\n")
+    for module in MODEL_CODE.glob("*.py"):
+        shutil.copyfile(module, code / module.name)
+    with (code / "inference.py").open("a") as handle:
+        handle.write("\n\ndef input_fn(body, content_type):\n    return body\n")
     with pytest.raises(LocalEndpointError, match="Cannot use transform_fn implementation with input_fn"):
         LocalEndpoint(trained_model().model_tar, submit_dir=code, log=lambda line: None).start()
 
