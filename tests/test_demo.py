@@ -380,3 +380,18 @@ def test_a_missed_expectation_names_the_step_that_produced_it() -> None:
     assert failed["Bad client"] == "alarms"
     assert failed["Features in drift alert (drifted phase)"] == "drift"
     assert "Normal traffic" not in failed
+
+
+def test_a_set_data_path_is_named_and_the_demo_says_it_trains_on_synthetic_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlops_stacks.settings import Settings
+
+    def stop_after_the_notice(*args: object) -> None:
+        raise RuntimeError("stopped after the notice")
+
+    monkeypatch.setattr(pipeline, "load_settings", lambda: Settings(data_path="customers.csv"))
+    monkeypatch.setattr(pipeline, "train_model", stop_after_the_notice)
+    out = io.StringIO()
+    demo.run(DemoOptions(tmp_path / "out", rows=1000, skip_synth=True), Console(file=out, width=300))
+    assert "note: data_path is set (customers.csv), but the demo trains on synthetic data" in out.getvalue()

@@ -55,8 +55,8 @@ def create_alarms(cloudwatch: Any, settings: Settings, topic_arn: str) -> dict[s
             Threshold=rule.threshold,
             ComparisonOperator="GreaterThanOrEqualToThreshold" if rule.inclusive else "GreaterThanThreshold",
             TreatMissingData="notBreaching",
+            # As in the observability stack: no OK actions (recoveries are told by an EventBridge rule).
             AlarmActions=[topic_arn],
-            OKActions=[topic_arn],
         )
         names[rule.id] = name
     return names

@@ -40,6 +40,14 @@ class DemoOptions:
     skip_synth: bool = False
 
 
+def synthetic_data_notice(data_path: str) -> str:
+    """Why the demo trains on synthetic data although `data_path` is set."""
+    return (
+        f"note: data_path is set ({data_path}), but the demo trains on synthetic data: its drifted "
+        "traffic shifts the synthetic features; `make deploy` and `mlops train` use your file"
+    )
+
+
 def run_demo(options: DemoOptions, console: Console) -> DemoResult:
     """Run the seven steps; moto and the endpoint are stopped in `finally`, also on Ctrl-C."""
     settings = load_settings()
@@ -64,6 +72,8 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
                 notice = node_end_of_life_notice(synth_log.read_text(encoding="utf-8"))
                 if notice:
                     out.append(f"warning: {notice}")
+        if settings.data_path:
+            console.print(synthetic_data_notice(settings.data_path), style="yellow", markup=False)
         with tracker.step("train") as out:
             trained = result.trained = train_model(workdir, settings, rows)
             validation = trained.evaluation["validation"]
