@@ -19,7 +19,8 @@ export UV_PREVIEW_FEATURES := package-conflicts
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_CLI_TELEMETRY := false
 CDK_FLAGS ?=
-PYTEST_FLAGS ?=
+# Two workers: the suite is mostly waiting on subprocesses (synth, training, the model container).
+PYTEST_FLAGS ?= -n 2
 
 .PHONY: install container-env demo test lint synth diff deploy destroy test-endpoint monitor bench clean
 
