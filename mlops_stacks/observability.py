@@ -19,11 +19,11 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from mlops_core.naming import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, REGISTRY_PREFIX, REPORTS_PREFIX
+from mlops_core.settings import Settings
 from mlops_stacks.budget import ProjectBudget
 from mlops_stacks.constructs.python_function import PythonFunction
 from mlops_stacks.handlers.drift_job import DRIFT_SETTINGS
-from mlops_stacks.naming import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, REGISTRY_PREFIX, REPORTS_PREFIX
-from mlops_stacks.settings import Settings
 from mlops_stacks.storage import artifact_bucket
 from monitoring import metrics as m
 from monitoring.alarm_rules import ENDPOINT_DIMENSIONS, AlarmRule, alarm_rules

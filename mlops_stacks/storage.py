@@ -7,10 +7,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from mlops_stacks import naming
-from mlops_stacks.constructs.bucket_objects import EmptyBucketOnDelete, TrainingData
-from mlops_stacks.constructs.staging import SOURCEDIR_ARCHIVE, sourcedir, training_data
-from mlops_stacks.naming import (
+from mlops_core import naming
+from mlops_core.naming import (
     ATHENA_RESULTS_PREFIX,
     CAPTURE_PREFIX,
     CODE_PREFIX,
@@ -19,7 +17,9 @@ from mlops_stacks.naming import (
     TRAINING_LOG_GROUP,
     endpoint_log_group_name,
 )
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
+from mlops_stacks.constructs.bucket_objects import EmptyBucketOnDelete, TrainingData
+from mlops_stacks.constructs.staging import SOURCEDIR_ARCHIVE, sourcedir, training_data
 
 
 def bucket_name(settings: Settings, purpose: str) -> str:

@@ -35,7 +35,7 @@ class DriftThresholds:
 
     @classmethod
     def from_settings(cls, settings: Any) -> DriftThresholds:
-        """Take the thresholds from a `mlops_stacks.settings.Settings` (already validated there)."""
+        """Take the thresholds from a `mlops_core.settings.Settings` (already validated there)."""
         return cls(
             psi_warn=settings.drift_psi_warn,
             psi_alert=settings.drift_psi_alert,

@@ -31,11 +31,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mlops_core.naming import bucket_name
+from mlops_core.quality_gate import APPROVED
+from mlops_core.settings import Settings
 from mlops_stacks.handlers.drift_job import served_model_package
-from mlops_stacks.handlers.quality_gate import APPROVED
 from mlops_stacks.handlers.registration import VERSIONED, is_not_found
-from mlops_stacks.naming import bucket_name
-from mlops_stacks.settings import Settings
 from monitoring import metrics as m
 from monitoring.drift_report import latest_report_key
 
@@ -62,7 +62,7 @@ def alarm_name_prefix(project: str) -> str:
 
 
 def data_bucket_name(project: str, account: str, region: str) -> str:
-    """The artifact bucket's name, as the storage stack names it (`mlops_stacks.naming.bucket_name`)."""
+    """The artifact bucket's name, as the storage stack names it (`mlops_core.naming.bucket_name`)."""
     return bucket_name(project, "data", account, region)
 
 

@@ -19,7 +19,7 @@ import botocore.session
 from botocore import xform_name
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("mlops_stacks", "monitoring", "model_code")
+PACKAGES = ("mlops_stacks", "mlops_core", "monitoring", "model_code")
 
 
 @dataclass

@@ -38,7 +38,7 @@ from local.demo import (
     summarize_assembly,
     synthesized_job_name,
 )
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 from monitoring.alarm_rules import alarm_rules
 from tests.processes import ProcessTree
 

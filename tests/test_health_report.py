@@ -24,7 +24,7 @@ from moto.server import ThreadedMotoServer
 
 from local.request_checks import RequestChecker
 from mlops_cli import cloud_verbs
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 from monitoring import metrics as m
 from monitoring.health import (
     HealthClients,

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlops_cli.main import main
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 from monitoring import synthetic_drift as sd
 from monitoring.baseline import parse_baseline
 from monitoring.capture import capture_objects, write_capture_objects

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import ks_2samp
 
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 from monitoring import synthetic_drift as sd
 from monitoring.baseline import BinnedDistribution, parse_baseline
 from monitoring.drift_stats import (

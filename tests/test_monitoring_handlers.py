@@ -22,8 +22,8 @@ from moto.athena.models import QueryResults, athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api import state_manager
 
+from mlops_core.settings import SettingError, Settings
 from mlops_stacks.handlers import capture_writer, drift_job
-from mlops_stacks.settings import SettingError, Settings
 from monitoring import metrics as m
 from monitoring import synthetic_drift as sd
 from monitoring.baseline import parse_baseline

@@ -1,4 +1,4 @@
-"""mlops_stacks.naming: one place for the names the stacks, the CLI and the local demo share."""
+"""mlops_core.naming: one place for the names the stacks, the CLI and the local demo share."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_stacks import naming
+from mlops_core import naming
 from monitoring.capture import CAPTURE_PREFIX as LAMBDA_CAPTURE_PREFIX
 from monitoring.drift_report import REPORTS_PREFIX as LAMBDA_DRIFT_REPORTS_PREFIX
 
@@ -59,5 +59,5 @@ def test_the_lambda_bundles_own_prefixes_match_the_bucket_layout() -> None:
 
 
 def test_naming_loads_no_aws_cdk() -> None:
-    check = "import mlops_stacks.naming, sys; assert not any(m.startswith(('aws_cdk', 'jsii')) for m in sys.modules)"
+    check = "import mlops_core.naming, sys; assert not any(m.startswith(('aws_cdk', 'jsii')) for m in sys.modules)"
     subprocess.run([sys.executable, "-c", check], cwd=REPO, check=True, timeout=60)

@@ -12,7 +12,7 @@ import unicodedata
 import pytest
 from botocore.exceptions import ClientError
 
-from mlops_stacks.handlers.quality_gate import APPROVED, REJECTED, quality_gate, validation_auc
+from mlops_core.quality_gate import APPROVED, REJECTED, quality_gate, validation_auc
 from mlops_stacks.handlers.registration import (
     MAX_REGISTRY_FILE_BYTES,
     PropertyError,

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from mlops_stacks.settings import (
+from mlops_core.settings import (
     DEFAULT_HYPERPARAMETERS,
     SettingError,
     Settings,
@@ -144,7 +144,7 @@ def test_numbers_in_plain_decimal_notation_are_read(name, text, value):
 
 def test_the_settings_number_syntax_is_the_data_files_own():
     # settings.py keeps a copy because the Lambda bundle carries no model_code.
-    from mlops_stacks import settings
+    from mlops_core import settings
     from model_code import number_syntax
 
     assert settings.NUMBER.pattern == number_syntax.NUMBER.pattern

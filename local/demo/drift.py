@@ -7,7 +7,7 @@ import json
 from local.demo.emulator import AwsEmulator
 from local.demo.results import DemoResult, PhaseDrift
 from local.demo.steps import DemoError
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 
 
 def compute_drift(aws: AwsEmulator, settings: Settings, result: DemoResult) -> None:

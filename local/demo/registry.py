@@ -8,9 +8,9 @@ from local.demo.alarms import create_alarms
 from local.demo.emulator import DEMO_REGION, AwsEmulator
 from local.demo.results import Registration, TrainedModel
 from local.demo.steps import DemoError
-from mlops_stacks import naming
-from mlops_stacks.sagemaker_inputs import project_tags, serving_environment, training_hyperparameters
-from mlops_stacks.settings import Settings
+from mlops_core import naming
+from mlops_core.sagemaker_inputs import project_tags, serving_environment, training_hyperparameters
+from mlops_core.settings import Settings
 
 
 def training_run_properties(

@@ -26,7 +26,7 @@ from local.demo.results import (
     RequestOutcome,
 )
 from local.demo.steps import DemoError
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 from monitoring import metrics as m
 
 if TYPE_CHECKING:

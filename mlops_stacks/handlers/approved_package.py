@@ -16,8 +16,8 @@ from typing import Any
 
 import boto3
 
+from mlops_core.quality_gate import APPROVED
 from mlops_stacks.handlers.cfn_response import respond
-from mlops_stacks.handlers.quality_gate import APPROVED
 from mlops_stacks.handlers.registration import VERSIONED
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ A thin shell over `monitoring/`: it finds the served model's baseline (endpoint 
 config → model → model package → DriftCheckBaselines), runs the drift query built by
 `monitoring.drift_query` on Athena, computes the report with `monitoring.drift_report`, puts
 the metrics to CloudWatch and writes the report to S3. Every import is stdlib, boto3 or
-`monitoring`/`mlops_stacks.settings` (pure): the bundle has no layer.
+`monitoring`/`mlops_core.settings` (pure): the bundle has no layer.
 
 Environment: ENDPOINT_NAME, CAPTURE_DATABASE, CAPTURE_TABLE, ATHENA_WORKGROUP, REPORT_BUCKET,
 optional BASELINE_URI (skips the registry lookup), and the drift settings in upper case
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from mlops_core.settings import Settings
 from mlops_stacks.handlers.registration import TrainingRunError, split_s3_uri
-from mlops_stacks.settings import Settings
 from monitoring.baseline import Baseline, baseline_from_bytes
 from monitoring.drift_query import ATHENA, TimeWindow, athena_table, build_drift_query
 from monitoring.drift_report import METRICS_PER_CALL, build_report, metric_data, report_keys

@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mlops_stacks.handlers.quality_gate import APPROVED, GateDecision, validation_auc
+from mlops_core.quality_gate import APPROVED, GateDecision, validation_auc
 from monitoring.baseline import BASELINE_FILE, Baseline, BaselineError, baseline_from_bytes
 
 logger = logging.getLogger(__name__)

@@ -39,8 +39,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from mlops_core.quality_gate import quality_gate, validation_auc
 from mlops_stacks.handlers.job_logs import JobLogTail, job_log_tail, sagemaker_reason
-from mlops_stacks.handlers.quality_gate import quality_gate, validation_auc
 from mlops_stacks.handlers.registration import (
     JOB_NAME_PATTERN,
     RUNNING_STATUSES,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mlops_stacks.settings import Settings
+    from mlops_core.settings import Settings
 
 # Key prefixes of the artifact bucket: one place, read by every stack that grants on them.
 DATA_PREFIX = "data"

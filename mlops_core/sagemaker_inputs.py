@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from mlops_stacks import naming
-from mlops_stacks.settings import Settings
+from mlops_core import naming
+from mlops_core.settings import Settings
 
 JSON_CONTENT_TYPE = "application/json"
 CONTAINER_LOG_LEVEL = "20"  # logging.INFO
