@@ -64,7 +64,7 @@ def _default_log(line: str) -> None:
 
 def project_sourcedir() -> Path:
     """model_code/ as the storage stack uploads it (sourcedir.tar.gz): what the cloud's container downloads."""
-    from mlops_stacks.constructs.staging import SOURCEDIR_ARCHIVE, sourcedir
+    from mlops_core.staging import SOURCEDIR_ARCHIVE, sourcedir
 
     return sourcedir()[0] / SOURCEDIR_ARCHIVE
 

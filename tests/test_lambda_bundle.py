@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from mlops_core.import_graph import import_closure, package_modules
+from mlops_core.staging import lambda_bundle
 from mlops_stacks.constructs.python_function import HANDLERS_PACKAGE
-from mlops_stacks.constructs.staging import lambda_bundle
 
 from .conftest import Synthesized
 

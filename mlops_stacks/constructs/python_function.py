@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from mlops_stacks.constructs.staging import lambda_bundle
+from mlops_core.staging import lambda_bundle
 
 # The newest Python runtime aws-cdk-lib knows (cdk-nag L1 checks for it).
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14

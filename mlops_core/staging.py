@@ -19,9 +19,8 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from mlops_core.import_graph import import_closure, module_file, package_modules
+from mlops_core.import_graph import PROJECT_ROOT, import_closure, module_file, package_modules
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
 SOURCEDIR_ARCHIVE = "sourcedir.tar.gz"
@@ -113,20 +112,16 @@ def sourcedir() -> tuple[Path, str]:
     return _published("sourcedir", digest, build), digest
 
 
-def training_data(data_path: str | None, label_column: str, rows: int, seed: int) -> tuple[Path, str, list[str]]:
+def training_data(write_files: Callable[[Path], None]) -> tuple[Path, str, list[str]]:
     """The training data as SageMaker channels (`train/` with the schema, `validation/`).
 
-    Synthetic data when `data_path` is unset, else the user's CSV after the same validation.
-    Returns the directory, its content hash and the feature names in schema order.
+    `write_files` writes `train.csv`, `validation.csv` and `schema.json` into the directory it is
+    given (the `dataset` package does, for synthetic data or the user's CSV). Returns the
+    directory, its content hash and the feature names in schema order.
     """
-    import dataset
-
     with tempfile.TemporaryDirectory() as scratch:
         produced = Path(scratch) / "out"
-        if data_path is None:
-            dataset.write_dataset(produced, rows=rows, seed=seed)
-        else:
-            dataset.prepare_user_csv(Path(data_path), label_column=label_column, out_dir=produced, seed=seed)
+        write_files(produced)
         files = {
             "train/train.csv": produced / "train.csv",
             "train/schema.json": produced / "schema.json",
