@@ -31,11 +31,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mlops_core.aws import is_not_found, split_s3_uri
+from mlops_core.model_registry import VERSIONED, served_model_package
 from mlops_core.naming import bucket_name
 from mlops_core.quality_gate import APPROVED
 from mlops_core.settings import Settings
-from mlops_stacks.handlers.drift_job import served_model_package
-from mlops_stacks.handlers.registration import VERSIONED, is_not_found
 from monitoring import metrics as m
 from monitoring.drift_report import latest_report_key
 
@@ -604,9 +604,10 @@ def _evaluation_metrics(s3: Any, uri: str | None) -> tuple[dict[str, float], str
     """`validation` numbers of evaluation.json at `uri` (docs/contracts.md), or why they are missing."""
     if not uri:
         return {}, "the version has no ModelQuality statistics"
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        return {}, f"ModelQuality statistics URI is not s3://bucket/key: {uri!r}"
-    bucket, key = uri[5:].split("/", 1)
+    try:
+        bucket, key = split_s3_uri(uri)
+    except ValueError as exc:
+        return {}, f"ModelQuality statistics URI: {exc}"
     try:
         evaluation = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except ClientError as exc:

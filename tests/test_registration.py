@@ -12,6 +12,7 @@ import unicodedata
 import pytest
 from botocore.exceptions import ClientError
 
+from mlops_core.aws import is_not_found
 from mlops_core.quality_gate import APPROVED, REJECTED, quality_gate, validation_auc
 from mlops_stacks.handlers.registration import (
     MAX_REGISTRY_FILE_BYTES,
@@ -21,7 +22,6 @@ from mlops_stacks.handlers.registration import (
     TrainingRunProperties,
     default_job_name_prefix,
     description_text,
-    is_not_found,
     metadata_value,
     model_package_request,
     registration_key,

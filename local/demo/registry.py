@@ -50,6 +50,7 @@ def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) 
     The job record comes from CreateTrainingJob (moto completes it at once and writes nothing); the
     local job's model.tar.gz goes where SageMaker would upload it, `<OutputPath>/<job>/output/`.
     """
+    from mlops_core.aws import split_s3_uri
     from mlops_stacks.handlers.registration import (
         TrainingRunProperties,
         artifact_exists,
@@ -57,7 +58,6 @@ def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) 
         publish_registry_files,
         read_registry_files,
         register_model_version,
-        split_s3_uri,
         start_training_job,
     )
 

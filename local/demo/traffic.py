@@ -40,7 +40,7 @@ def deploy_endpoint(aws: AwsEmulator, settings: Settings, registration: Registra
 
     The drift step then finds the baseline from the endpoint, as the drift Lambda does.
     """
-    from mlops_stacks.handlers.registration import split_s3_uri
+    from mlops_core.aws import split_s3_uri
 
     sagemaker = aws.client("sagemaker")
     model_name = settings.name("model")

@@ -16,9 +16,9 @@ from typing import Any
 
 import boto3
 
+from mlops_core.model_registry import VERSIONED
 from mlops_core.quality_gate import APPROVED
 from mlops_stacks.handlers.cfn_response import respond
-from mlops_stacks.handlers.registration import VERSIONED
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from mlops_core.aws import split_s3_uri
+from mlops_core.model_registry import served_model_package
 from mlops_core.settings import Settings
-from mlops_stacks.handlers.registration import TrainingRunError, split_s3_uri
 from monitoring.baseline import Baseline, baseline_from_bytes
 from monitoring.drift_query import ATHENA, TimeWindow, athena_table, build_drift_query
 from monitoring.drift_report import METRICS_PER_CALL, build_report, metric_data, report_keys
@@ -87,16 +88,6 @@ class DriftJobConfig:
         )
 
 
-def served_model_package(sagemaker: Any, endpoint_config: str) -> str | None:
-    """The model package ARN behind an endpoint config's first variant, if its model came from one."""
-    variants = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint_config).get("ProductionVariants") or []
-    if not variants:
-        return None
-    model = sagemaker.describe_model(ModelName=variants[0]["ModelName"])
-    containers = [model.get("PrimaryContainer") or {}, *(model.get("Containers") or [])]
-    return next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)
-
-
 def find_baseline_uri(sagemaker: Any, endpoint: str) -> str:
     """Find the S3 URI of the served model's baseline in its registered model package.
 
@@ -120,7 +111,7 @@ def read_baseline(s3: Any, uri: str) -> Baseline:
     """Load a baseline from `s3://bucket/key`."""
     try:
         bucket, key = split_s3_uri(uri)
-    except TrainingRunError as err:
+    except ValueError as err:
         raise DriftJobError(f"baseline URI: {err}") from None
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return baseline_from_bytes(body, uri)

@@ -20,6 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from mlops_core.aws import is_not_found, split_s3_uri
+from mlops_core.model_registry import VERSIONED
 from mlops_core.quality_gate import APPROVED, GateDecision, validation_auc
 from monitoring.baseline import BASELINE_FILE, Baseline, BaselineError, baseline_from_bytes
 
@@ -30,8 +32,6 @@ JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 # CreateLogGroup.logGroupName (API service model).
 LOG_GROUP_PATTERN = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
 RUNNING_STATUSES = frozenset({"InProgress", "Stopping"})
-# ListModelPackages lists only unversioned packages unless told otherwise (botocore ModelPackageType).
-VERSIONED = "Versioned"
 # Files of model.tar.gz that the registry needs (docs/contracts.md, "Training"); the other is BASELINE_FILE.
 EVALUATION_FILE = "evaluation.json"
 # Both are a few kB; the cap protects the Lambda's memory from a malformed artifact.
@@ -282,20 +282,6 @@ def training_job_request(props: TrainingRunProperties) -> dict[str, Any]:
     }
 
 
-def is_not_found(err: ClientError) -> bool:
-    """Tell whether an AWS error says the thing is not there (SageMaker says so several ways)."""
-    error = err.response.get("Error", {})
-    code = str(error.get("Code", ""))
-    # ResourceNotFoundException is CloudWatch Logs' code for a missing group or stream.
-    not_found_codes = {"ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "404", "NotFound"}
-    if code in not_found_codes:
-        return True
-    message = str(error.get("Message", "")).lower()
-    return code == "ValidationException" and any(
-        phrase in message for phrase in ("not found", "could not find", "does not exist", "cannot find")
-    )
-
-
 def describe_job(sagemaker: Any, job_name: str) -> dict[str, Any] | None:
     """DescribeTrainingJob, or None when no job has that name."""
     try:
@@ -376,17 +362,16 @@ def project_jobs_in_progress(sagemaker: Any, prefix: str, output_path: str) -> l
     return sorted(ours)
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """(bucket, key) of an s3:// URI."""
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise TrainingRunError(f"not an s3://bucket/key URI: {uri!r}")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
+def _bucket_and_key(uri: str) -> tuple[str, str]:
+    try:
+        return split_s3_uri(uri)
+    except ValueError as err:
+        raise TrainingRunError(str(err)) from None
 
 
 def artifact_exists(s3: Any, uri: str) -> bool:
     """Tell whether the model artifact is in S3 (HeadObject)."""
-    bucket, key = split_s3_uri(uri)
+    bucket, key = _bucket_and_key(uri)
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except ClientError as err:
@@ -470,7 +455,7 @@ def registry_files_from_tar(stream: Any, source: str) -> RegistryFiles:
 
 def read_registry_files(s3: Any, model_data_url: str) -> RegistryFiles:
     """evaluation.json and baseline.json out of the model artifact in S3."""
-    bucket, key = split_s3_uri(model_data_url)
+    bucket, key = _bucket_and_key(model_data_url)
     body = s3.get_object(Bucket=bucket, Key=key)["Body"]
     try:
         return registry_files_from_tar(body, model_data_url)
@@ -481,7 +466,7 @@ def read_registry_files(s3: Any, model_data_url: str) -> RegistryFiles:
 def publish_registry_files(s3: Any, props: TrainingRunProperties, files: RegistryFiles) -> None:
     """Copy both files next to the registry, where the model package's metrics point."""
     for uri, data in ((props.evaluation_uri, files.evaluation), (props.baseline_uri, files.baseline)):
-        bucket, key = split_s3_uri(uri)
+        bucket, key = _bucket_and_key(uri)
         s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/json")
 
 
