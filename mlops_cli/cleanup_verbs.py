@@ -45,7 +45,7 @@ def run_leftovers(args: argparse.Namespace) -> int:
     """Scan the account; the exit code says clean (0), leftovers (1) or could not check (2)."""
     from mlops_cli.cloud_verbs import aws_session
     from mlops_core.settings import SettingError
-    from monitoring.leftovers import LeftoverScanError, find_leftovers, format_leftovers
+    from monitoring.tools.leftovers import LeftoverScanError, find_leftovers, format_leftovers
 
     try:
         project = project_name(args.project, Path.cwd() / "cdk.json")

@@ -130,7 +130,7 @@ def run_test_endpoint(args: argparse.Namespace) -> int:
     from dataset import DatasetError
     from mlops_cli.console import output_console
     from mlops_core.settings import SettingError
-    from monitoring.endpoint_check import (
+    from monitoring.tools.endpoint_check import (
         EndpointCheckError,
         check_endpoint,
         csv_probe_rows,
@@ -178,8 +178,8 @@ def run_monitor(args: argparse.Namespace) -> int:
 
     from mlops_cli.console import output_console
     from mlops_core.settings import SettingError
-    from monitoring.health import HealthClients, HealthError, HealthTargets, HealthThresholds, gather_health
-    from monitoring.health_report import render_health, write_health_html
+    from monitoring.tools.health import HealthClients, HealthError, HealthTargets, HealthThresholds, gather_health
+    from monitoring.tools.health_report import render_health, write_health_html
 
     try:
         settings = settings_from_cdk_json(Path.cwd() / "cdk.json", args.project)

@@ -62,10 +62,11 @@ def run_drift(args: argparse.Namespace) -> int:
     from mlops_cli.console import output_console
     from mlops_core.settings import SettingError, Settings
     from monitoring.baseline import BaselineError, load_baseline
-    from monitoring.drift_engine_local import CaptureReadError, capture_files, window_counts
     from monitoring.drift_query import TimeWindow
-    from monitoring.drift_report import build_report, render_report
+    from monitoring.drift_report import build_report
     from monitoring.drift_stats import DriftThresholds
+    from monitoring.tools.drift_engine_local import CaptureReadError, capture_files, window_counts
+    from monitoring.tools.drift_table import render_report
 
     try:
         overrides = {

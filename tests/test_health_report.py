@@ -26,7 +26,7 @@ from local.request_checks import RequestChecker
 from mlops_cli import cloud_verbs
 from mlops_core.settings import Settings
 from monitoring import metrics as m
-from monitoring.health import (
+from monitoring.tools.health import (
     HealthClients,
     HealthError,
     HealthReport,
@@ -39,7 +39,7 @@ from monitoring.health import (
     gather_health,
     summarize_metrics,
 )
-from monitoring.health_report import health_html, metric_rows, render_health
+from monitoring.tools.health_report import health_html, metric_rows, render_health
 
 ACCOUNT = "123456789012"  # moto's account
 REGION = "us-east-1"

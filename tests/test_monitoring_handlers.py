@@ -25,12 +25,12 @@ from moto.moto_api import state_manager
 from mlops_core.settings import SettingError, Settings
 from mlops_stacks.handlers import capture_writer, drift_job
 from monitoring import metrics as m
-from monitoring import synthetic_drift as sd
 from monitoring.baseline import parse_baseline
 from monitoring.capture import capture_objects, write_capture_objects
-from monitoring.drift_engine_local import run_local_drift
 from monitoring.drift_query import DUCKDB, TimeWindow, build_drift_query, duckdb_files
 from monitoring.drift_stats import DriftThresholds
+from monitoring.tools import synthetic_drift as sd
+from monitoring.tools.drift_engine_local import run_local_drift
 from tests.aws_fixtures import checked_boto3
 
 REGION = "us-east-1"

@@ -16,7 +16,7 @@
   with its evaluation metrics (`evaluation.json`, the package's ModelQuality statistics).
 
 Each part that cannot be read (missing permission, nothing deployed) becomes an error line in the
-report instead of stopping the others. Rendering lives in `monitoring.health_report`.
+report instead of stopping the others. Rendering lives in `monitoring.tools.health_report`.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from monitoring.health import ALARM, IN_SERVICE, HealthReport, Series
-from monitoring.html_report import Card, Cell, HtmlReport
+from monitoring.tools.health import ALARM, IN_SERVICE, HealthReport, Series
+from monitoring.tools.html_report import Card, Cell, HtmlReport
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
