@@ -178,7 +178,8 @@ def run_monitor(args: argparse.Namespace) -> int:
 
     from mlops_cli.console import output_console
     from mlops_core.settings import SettingError
-    from monitoring.tools.health import HealthClients, HealthError, HealthTargets, HealthThresholds, gather_health
+    from monitoring.tools.health.report import gather_health
+    from monitoring.tools.health.targets import HealthClients, HealthError, HealthTargets, HealthThresholds
     from monitoring.tools.health_report import render_health, write_health_html
 
     try:

@@ -11,7 +11,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from monitoring.tools.health import ALARM, IN_SERVICE, HealthReport, Series
+from monitoring.tools.health.alarms import ALARM
+from monitoring.tools.health.deployment import IN_SERVICE
+from monitoring.tools.health.endpoint_metrics import Series
+from monitoring.tools.health.report import HealthReport
 from monitoring.tools.html_report import Card, Cell, HtmlReport
 
 if TYPE_CHECKING:
