@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+from mlops_core.quality_gate import APPROVED
 
 # ListModelPackages lists only unversioned packages unless told otherwise (botocore ModelPackageType).
 VERSIONED = "Versioned"
+
+
+def approved_versions(sagemaker: Any, group: str) -> Iterator[dict[str, Any]]:
+    """Summaries of the group's approved versions, newest first, page after page (ListModelPackages)."""
+    pages = sagemaker.get_paginator("list_model_packages").paginate(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=APPROVED,
+        ModelPackageType=VERSIONED,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+    )
+    for page in pages:
+        yield from page.get("ModelPackageSummaryList", [])
 
 
 def served_model_package(sagemaker: Any, endpoint_config: str) -> str | None:

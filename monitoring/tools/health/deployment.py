@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mlops_core.aws import is_not_found, split_s3_uri
-from mlops_core.model_registry import VERSIONED, served_model_package
+from mlops_core.model_registry import approved_versions, served_model_package
 from mlops_core.quality_gate import APPROVED
 from monitoring.drift_report import latest_report_key
 from monitoring.tools.health.targets import short_error
@@ -101,21 +101,14 @@ class RegistryVersion:
 def newest_approved_version(sagemaker: Any, s3: Any, group: str) -> RegistryVersion | None:
     """The group's newest approved version, with `validation` metrics from its evaluation.json."""
     try:
-        listed = sagemaker.list_model_packages(
-            ModelPackageGroupName=group,
-            ModelApprovalStatus=APPROVED,
-            ModelPackageType=VERSIONED,
-            SortBy="CreationTime",
-            SortOrder="Descending",
-            MaxResults=1,
-        ).get("ModelPackageSummaryList", [])
+        newest = next(approved_versions(sagemaker, group), None)
     except ClientError as exc:
         if is_not_found(exc):
             return None
         raise
-    if not listed:
+    if newest is None:
         return None
-    package = sagemaker.describe_model_package(ModelPackageName=listed[0]["ModelPackageArn"])
+    package = sagemaker.describe_model_package(ModelPackageName=newest["ModelPackageArn"])
     metadata = package.get("CustomerMetadataProperties") or {}
     uri = package.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri")
     metrics, note = _evaluation_metrics(s3, uri)
