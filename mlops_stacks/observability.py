@@ -23,10 +23,10 @@ from mlops_core.naming import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, REGISTRY_PR
 from mlops_core.settings import Settings
 from mlops_stacks.budget import ProjectBudget
 from mlops_stacks.constructs.python_function import PythonFunction
-from mlops_stacks.handlers.drift_job import DRIFT_SETTINGS
 from mlops_stacks.storage import artifact_bucket
 from monitoring import metrics as m
 from monitoring.alarm_rules import ENDPOINT_DIMENSIONS, AlarmRule, alarm_rules
+from monitoring.drift_run import DRIFT_SETTINGS
 
 # Athena stops a drift query that scans more than this: a guard against a runaway window.
 ATHENA_SCAN_LIMIT_BYTES = 10 * 1024**3

@@ -15,8 +15,8 @@ def compute_drift(aws: AwsEmulator, settings: Settings, result: DemoResult) -> N
 
     The same steps as `run_local_drift`, keeping the bin counts for the report's overlays.
     """
-    from mlops_stacks.handlers.drift_job import find_baseline_uri, read_baseline
     from monitoring.drift_report import build_report
+    from monitoring.drift_run import find_baseline_uri, read_baseline
     from monitoring.drift_stats import DriftThresholds
     from monitoring.tools.drift_engine_local import capture_files, window_counts
 
