@@ -51,15 +51,14 @@ def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) 
     local job's model.tar.gz goes where SageMaker would upload it, `<OutputPath>/<job>/output/`.
     """
     from mlops_core.aws import split_s3_uri
-    from mlops_stacks.handlers.registration import (
-        TrainingRunProperties,
+    from mlops_stacks.handlers.training_run.artifacts import (
         artifact_exists,
-        is_approved,
         publish_registry_files,
         read_registry_files,
-        register_model_version,
-        start_training_job,
     )
+    from mlops_stacks.handlers.training_run.jobs import start_training_job
+    from mlops_stacks.handlers.training_run.properties import TrainingRunProperties
+    from mlops_stacks.handlers.training_run.versions import is_approved, register_model_version
 
     s3, sagemaker, iam = aws.client("s3"), aws.client("sagemaker"), aws.client("iam")
     account = aws.client("sts").get_caller_identity()["Account"]
