@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_stacks.handlers.training_run.errors import PropertyError
+from model_code.number_syntax import parse_number, parse_whole_number
 from monitoring.baseline import BASELINE_FILE
 
 # CreateTrainingJob.TrainingJobName (API service model).
@@ -152,7 +153,7 @@ def _log_group_name(raw: Mapping[str, Any], name: str) -> str:
 def _integer(raw: Mapping[str, Any], name: str, low: int, high: int) -> int:
     text = _text(raw, name)
     try:
-        value = int(text)
+        value = parse_whole_number(text)
     except ValueError:
         raise PropertyError(f"resource property `{name}` must be an integer, got {text!r}") from None
     if not low <= value <= high:
@@ -163,7 +164,7 @@ def _integer(raw: Mapping[str, Any], name: str, low: int, high: int) -> int:
 def _number(raw: Mapping[str, Any], name: str) -> float:
     text = _text(raw, name)
     try:
-        return float(text)
+        return parse_number(text)
     except ValueError:
         raise PropertyError(f"resource property `{name}` must be a number, got {text!r}") from None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +12,7 @@ from botocore.exceptions import ClientError
 from mlops_core.aws import is_not_found, split_s3_uri
 from mlops_core.model_registry import approved_versions, served_model_package
 from mlops_core.quality_gate import APPROVED
+from model_code.number_syntax import is_finite_number, number_problem
 from monitoring.drift_report import latest_report_key
 from monitoring.tools.health.targets import short_error
 
@@ -112,8 +112,9 @@ def newest_approved_version(sagemaker: Any, s3: Any, group: str) -> RegistryVers
     metadata = package.get("CustomerMetadataProperties") or {}
     uri = package.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri")
     metrics, note = _evaluation_metrics(s3, uri)
-    if not metrics and _is_number(metadata.get("validation_auc")):
-        metrics = {"auc": float(metadata["validation_auc"])}
+    auc = _finite_number(metadata.get("validation_auc"))
+    if not metrics and auc is not None:
+        metrics = {"auc": auc}
     return RegistryVersion(
         group=group,
         arn=package["ModelPackageArn"],
@@ -144,13 +145,11 @@ def _evaluation_metrics(s3: Any, uri: str | None) -> tuple[dict[str, float], str
     validation = evaluation.get("validation") if isinstance(evaluation, dict) else None
     if not isinstance(validation, dict):
         return {}, f"{uri} has no `validation` object"
-    return {k: float(v) for k, v in validation.items() if _is_number(v)}, None
+    return {key: number for key, value in validation.items() if (number := _finite_number(value)) is not None}, None
 
 
-def _is_number(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
+def _finite_number(value: Any) -> float | None:
+    """A finite JSON number, or text in the project's number syntax (metadata values are text), as a float."""
+    if isinstance(value, str):
+        return None if number_problem(value) else float(value)
+    return float(value) if is_finite_number(value) else None
