@@ -22,6 +22,7 @@ MODELS_PREFIX = "models"
 REGISTRY_PREFIX = "registry"
 CAPTURE_PREFIX = "capture"
 REPORTS_PREFIX = "reports"
+DRIFT_REPORTS_PREFIX = f"{REPORTS_PREFIX}/drift"
 ATHENA_RESULTS_PREFIX = "athena-results"
 
 # SageMaker's own log group for every training job of the account (streams `<job>/algo-1-<epoch>`).

@@ -19,7 +19,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from mlops_core.naming import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, REGISTRY_PREFIX, REPORTS_PREFIX
+from mlops_core.naming import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, DRIFT_REPORTS_PREFIX, REGISTRY_PREFIX
 from mlops_core.settings import Settings
 from mlops_stacks.budget import ProjectBudget
 from mlops_stacks.constructs.python_function import PythonFunction
@@ -315,7 +315,7 @@ class ObservabilityStack(Stack):
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],
                 resources=[
                     bucket.arn_for_objects(f"{ATHENA_RESULTS_PREFIX}/*"),
-                    bucket.arn_for_objects(f"{REPORTS_PREFIX}/drift/{self.endpoint_name}/*"),
+                    bucket.arn_for_objects(f"{DRIFT_REPORTS_PREFIX}/{self.endpoint_name}/*"),
                 ],
             ),
             # Endpoint -> config -> model -> model package: where the served model's baseline is.

@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mlops_core.naming import CAPTURE_PREFIX
 from model_code.number_syntax import is_json_integer, is_json_number
 
 CAPTURE_MARKER = "MLOPS_CAPTURE"
 CAPTURE_VERSION = 1
-CAPTURE_PREFIX = "capture"
 # `dt` partition of the Glue table: Athena's projection format, and the same hour as strftime.
 PARTITION_FORMAT = "yyyy/MM/dd/HH"
 PARTITION_STRFTIME = "%Y/%m/%d/%H"

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from mlops_core.naming import DRIFT_REPORTS_PREFIX
 from monitoring import metrics as m
 from monitoring.baseline import Baseline
 from monitoring.drift_query import TimeWindow, WindowCounts
 from monitoring.drift_stats import ALERT, NO_DATA, DriftThresholds, FeatureDrift, feature_drift, worst_status
 
-REPORTS_PREFIX = "reports/drift"
 # Report keys -> metric names; the order is the table's column order.
 STATISTIC_METRICS = {
     "psi": m.PSI,
@@ -128,9 +128,9 @@ def _datum(name: str, value: float, dims: list[dict[str, str]], timestamp: datet
 def report_keys(endpoint: str, when: datetime) -> tuple[str, str]:
     """S3 keys of a report: `reports/drift/<endpoint>/YYYY/MM/DD/HHMMSS.json` and `…/latest.json`."""
     stamp = when.astimezone(UTC).strftime("%Y/%m/%d/%H%M%S")
-    return f"{REPORTS_PREFIX}/{endpoint}/{stamp}.json", latest_report_key(endpoint)
+    return f"{DRIFT_REPORTS_PREFIX}/{endpoint}/{stamp}.json", latest_report_key(endpoint)
 
 
 def latest_report_key(endpoint: str) -> str:
     """S3 key of the newest drift report of an endpoint."""
-    return f"{REPORTS_PREFIX}/{endpoint}/latest.json"
+    return f"{DRIFT_REPORTS_PREFIX}/{endpoint}/latest.json"

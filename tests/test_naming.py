@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 from mlops_core import naming
-from monitoring.capture import CAPTURE_PREFIX as LAMBDA_CAPTURE_PREFIX
-from monitoring.drift_report import REPORTS_PREFIX as LAMBDA_DRIFT_REPORTS_PREFIX
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,12 +48,6 @@ def test_the_image_uri_is_the_one_the_stacks_mapping_resolves_to_in_every_region
 def test_an_unknown_region_has_no_image_and_the_error_names_it() -> None:
     with pytest.raises(ValueError, match="no SageMaker XGBoost image registry is known for region 'xx-nowhere-1'"):
         naming.xgboost_image_uri("xx-nowhere-1")
-
-
-def test_the_lambda_bundles_own_prefixes_match_the_bucket_layout() -> None:
-    # The Lambda bundle holds monitoring/ but not naming.py, so these stay spelled out there.
-    assert LAMBDA_CAPTURE_PREFIX == naming.CAPTURE_PREFIX
-    assert f"{naming.REPORTS_PREFIX}/drift" == LAMBDA_DRIFT_REPORTS_PREFIX  # observability grants on this
 
 
 def test_naming_loads_no_aws_cdk() -> None:
