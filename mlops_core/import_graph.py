@@ -101,8 +101,10 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def project_imports(module: str, root: Path = PROJECT_ROOT, *, type_checking: bool = True) -> set[str]:
-    """The project modules `module` imports, with the packages that importing them runs (`a` for `a.b`)."""
+def project_imports(
+    module: str, root: Path = PROJECT_ROOT, *, type_checking: bool = True, parents: bool = True
+) -> set[str]:
+    """The project modules `module` imports; with `parents`, also the packages importing them runs (`a` for `a.b`)."""
     path = module_file(module, root)
     if path is None:
         raise ValueError(f"{module} is not a module of the project under {root}")
@@ -112,13 +114,13 @@ def project_imports(module: str, root: Path = PROJECT_ROOT, *, type_checking: bo
             continue
         name = _longest_project_module(item.module, root)
         if name is not None:
-            names.update(_with_parents(name))
+            names.update(_with_parents(name, root) if parents else [name])
     return names
 
 
 def import_closure(modules: Iterable[str], root: Path = PROJECT_ROOT) -> list[str]:
     """Every project module that importing `modules` runs (TYPE_CHECKING imports left out), sorted."""
-    pending = {name for module in modules for name in _with_parents(module)}
+    pending = {name for module in modules for name in _with_parents(module, root)}
     seen: set[str] = set()
     while pending:
         module = pending.pop()
@@ -137,6 +139,8 @@ def _longest_project_module(module: str, root: Path) -> str | None:
     return None
 
 
-def _with_parents(module: str) -> list[str]:
+def _with_parents(module: str, root: Path) -> list[str]:
+    """The module and the packages above it that have an `__init__.py` to run."""
     parts = module.split(".")
-    return [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
+    names = [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
+    return [name for name in names if module_file(name, root) is not None]
