@@ -33,7 +33,8 @@ def serving_environment(settings: Settings, code_uri: str, region: str, job_name
         "SAGEMAKER_SUBMIT_DIRECTORY": code_uri,
         "SAGEMAKER_REGION": region,
         "SAGEMAKER_CONTAINER_LOG_LEVEL": CONTAINER_LOG_LEVEL,
-        # Serverless: one worker, one model copy (FACTS §1).
+        # Serverless: one worker, one model copy, as the Serverless Inference guide recommends
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html).
         "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
         "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": JSON_CONTENT_TYPE,
         "MLOPS_CAPTURE_PERCENT": str(settings.data_capture_sampling_percentage),

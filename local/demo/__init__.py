@@ -1,4 +1,4 @@
-"""`mlops demo`: the whole pipeline on one machine, with the code that runs in the cloud (DESIGN §8).
+"""`mlops demo`: the whole pipeline on one machine, with the code that runs in the cloud (README, The local mode).
 
 Seven steps, each in its own module, run in order by `pipeline.run_demo`:
 

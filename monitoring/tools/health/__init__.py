@@ -4,8 +4,8 @@
   microseconds to ms), 4XX/5XX error rates (the metrics are 1/0 per request, so Sum/SampleCount
   is the share of failed requests), cold starts (ModelSetupTime count and maximum), memory.
   Percentiles of ModelLatency are asked for in a separate call: AWS documents percentiles only
-  for ModelSetupTime (FACTS §2), so when they fail or come back empty the report falls back to
-  average and maximum and says so in a note.
+  for ModelSetupTime (see the pages `monitoring.metrics` links), so when they fail or come back
+  empty the report falls back to average and maximum and says so in a note.
 - Alarm states: every alarm whose name starts with `<project>-observability-`. The observability
   stack leaves alarm names to CloudFormation, which names them `<stack name>-<logical id>-<suffix>`,
   and the stack is named `<project>-observability` (mlops_stacks/app_builder.py). A prefix that

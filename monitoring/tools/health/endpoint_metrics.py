@@ -115,7 +115,7 @@ class TimeRange:
 
 
 def endpoint_dimensions(endpoint: str) -> list[dict[str, str]]:
-    """The dimensions SageMaker publishes endpoint metrics under (FACTS §2)."""
+    """The dimensions SageMaker publishes endpoint metrics under: EndpointName and VariantName."""
     return [{"Name": m.DIM_ENDPOINT, "Value": endpoint}, {"Name": m.DIM_VARIANT, "Value": m.VARIANT_NAME}]
 
 
