@@ -33,12 +33,12 @@ from mlops_core.import_graph import (
     project_imports,
 )
 
-# Highest first: a module belongs to the first layer whose name is its own or a prefix of it.
+# Highest first; a module belongs to the layer with the longest name that is its own or a prefix of it.
 LAYERS = (
     "mlops_cli",
     "local",
-    "mlops_stacks.handlers",
     "mlops_stacks",
+    "mlops_stacks.handlers",
     "monitoring.tools",
     "monitoring",
     "mlops_core",
@@ -77,10 +77,10 @@ _SOURCEDIR_MODULES = {path.stem for path in (PROJECT_ROOT / "model_code").glob("
 
 def layer_of(module: str) -> str:
     """The layer a project module belongs to."""
-    for layer in LAYERS:
-        if module == layer or module.startswith(f"{layer}."):
-            return layer
-    raise LookupError(f"{module} is in no layer: add its package to LAYERS and ALLOWED")
+    owners = [layer for layer in LAYERS if module == layer or module.startswith(f"{layer}.")]
+    if not owners:
+        raise LookupError(f"{module} is in no layer: add its package to LAYERS and ALLOWED")
+    return max(owners, key=len)
 
 
 def layered_modules(root: Path = PROJECT_ROOT) -> list[str]:
@@ -140,6 +140,14 @@ def test_every_package_of_the_project_has_a_layer() -> None:
     packages = {path.parent.name for path in PROJECT_ROOT.glob("*/__init__.py")} - {"tests"}
     assert packages == {layer.partition(".")[0] for layer in LAYERS}
     assert all(layer_of(module) in ALLOWED for module in layered_modules())
+
+
+def test_the_readme_lists_the_layers_lowest_first() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout") :]
+    listed = [line.split()[0] for line in layout.splitlines() if line[:1].isalpha() and line.split()[0].endswith("/")]
+    layers = [f"{layer.replace('.', '/')}/" for layer in reversed(LAYERS)]
+    assert [entry for entry in listed if entry in layers] == layers
 
 
 def test_every_layer_imports_only_the_layers_below_it() -> None:
