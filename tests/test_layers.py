@@ -53,15 +53,7 @@ ALLOWED: dict[str, set[str]] = {
     "monitoring.tools": {"monitoring", "mlops_core", "dataset", "model_code"},
     "mlops_stacks.handlers": {"monitoring", "mlops_core", "model_code"},
     "mlops_stacks": {"mlops_stacks.handlers", "monitoring", "mlops_core", "dataset", "model_code"},
-    "local": {
-        "mlops_stacks",
-        "mlops_stacks.handlers",
-        "monitoring.tools",
-        "monitoring",
-        "mlops_core",
-        "dataset",
-        "model_code",
-    },
+    "local": set(LAYERS) - {"mlops_cli", "local"},
     "mlops_cli": set(LAYERS) - {"mlops_cli"},
 }
 # Third-party packages a layer's imports may run; None: any.
