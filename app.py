@@ -8,8 +8,8 @@ import sys
 
 from aws_cdk import App, Environment
 
+from mlops_core.settings import SettingError
 from mlops_stacks.app_builder import build_app
-from mlops_stacks.settings import SettingError
 
 
 def main() -> None:

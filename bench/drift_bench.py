@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from monitoring import synthetic_drift as sd
 from monitoring.capture import CAPTURE_MARKER, parse_capture_line
+from monitoring.tools import synthetic_drift as sd
 
 N_FEATURES = 20
 DRIFTED = (0, 6, 12, 13, 19)
@@ -114,10 +114,10 @@ def generate(workdir: Path, n_reference: int, n_rows: int) -> None:
 
 def child_ours(workdir: Path) -> dict[str, Any]:
     """Our path: the same function `mlops drift` calls."""
-    from mlops_stacks.settings import Settings
+    from mlops_core.settings import Settings
     from monitoring.baseline import load_baseline
-    from monitoring.drift_engine_local import run_local_drift
     from monitoring.drift_stats import DriftThresholds
+    from monitoring.tools.drift_engine_local import run_local_drift
 
     started = time.perf_counter()
     baseline = load_baseline(workdir / "baseline.json")
@@ -130,7 +130,7 @@ def child_numpy(workdir: Path) -> dict[str, Any]:
     """The plain way: stream the JSONL with json.loads, bin with numpy, distances with scipy."""
     from scipy.spatial.distance import jensenshannon
 
-    from mlops_stacks.settings import Settings
+    from mlops_core.settings import Settings
 
     settings = Settings()
     started = time.perf_counter()

@@ -189,7 +189,7 @@ def prepare(workdir: Path) -> tuple[Path, dict[str, Path], dict[str, str]]:
     from dataset import format_rows, generate, write_dataset
     from local.serving import project_sourcedir
     from local.training import run_training
-    from mlops_stacks.settings import DEFAULT_HYPERPARAMETERS
+    from mlops_core.settings import DEFAULT_HYPERPARAMETERS
 
     write_dataset(workdir / "data", rows=20000, seed=42)
     model_tar = run_training(workdir / "data", workdir / "model", DEFAULT_HYPERPARAMETERS).model_tar

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from model_code.csv_table import Table, TableError, binary_labels, check_column_names, column_indexes, read_table
-from model_code.number_syntax import is_finite_number
+from model_code.number_syntax import is_finite_number, is_json_integer
 
 MIN_ROWS = 100  # fewer rows cannot give a meaningful 80/20 split and validation AUC
 MAX_ROWS = 1_000_000  # synthetic rows: the generator holds them all in memory (the `synthetic_rows` maximum)
@@ -135,7 +135,7 @@ def read_csv(path: str | Path) -> Table:
 
 def check_seed(seed: int) -> None:
     """A generator or shuffle seed must be a whole number >= 0 (numpy refuses negative seeds)."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if not is_json_integer(seed) or seed < 0:
         raise DatasetError(f"seed must be a whole number >= 0, got {seed!r}")
 
 

@@ -64,7 +64,7 @@ def _default_log(line: str) -> None:
 
 def project_sourcedir() -> Path:
     """model_code/ as the storage stack uploads it (sourcedir.tar.gz): what the cloud's container downloads."""
-    from mlops_stacks.constructs.staging import SOURCEDIR_ARCHIVE, sourcedir
+    from mlops_core.staging import SOURCEDIR_ARCHIVE, sourcedir
 
     return sourcedir()[0] / SOURCEDIR_ARCHIVE
 
@@ -73,8 +73,8 @@ def serving_environment(
     model_tar: Path, submit_dir: Path, capture_percent: float, model_id: str | None = None
 ) -> dict[str, str]:
     """The model package's container environment (docs/contracts.md) for a local artifact and sourcedir."""
-    from mlops_stacks.sagemaker_inputs import serving_environment as package_environment
-    from mlops_stacks.settings import Settings
+    from mlops_core.sagemaker_inputs import serving_environment as package_environment
+    from mlops_core.settings import Settings
 
     environment = package_environment(Settings(), str(submit_dir), LOCAL_REGION, model_id or _model_id(model_tar))
     environment["MLOPS_CAPTURE_PERCENT"] = f"{capture_percent:g}"

@@ -44,8 +44,8 @@ def register(subparsers: Any) -> None:
 def run_leftovers(args: argparse.Namespace) -> int:
     """Scan the account; the exit code says clean (0), leftovers (1) or could not check (2)."""
     from mlops_cli.cloud_verbs import aws_session
-    from mlops_stacks.settings import SettingError
-    from monitoring.leftovers import LeftoverScanError, find_leftovers, format_leftovers
+    from mlops_core.settings import SettingError
+    from monitoring.tools.leftovers import LeftoverScanError, find_leftovers, format_leftovers
 
     try:
         project = project_name(args.project, Path.cwd() / "cdk.json")
@@ -68,7 +68,7 @@ def run_leftovers(args: argparse.Namespace) -> int:
 def project_name(explicit: str | None, cdk_json: Path) -> str:
     """The project to look for: `--project`, else the one `cdk synth` would use here."""
     from mlops_cli.cloud_verbs import cdk_context
-    from mlops_stacks.settings import Settings
+    from mlops_core.settings import Settings
 
     if explicit is not None:
         return Settings(project_name=explicit).project_name

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_cli.arguments import EXIT_NO, EXIT_OK, fail, finite_number, whole_number
 
 if TYPE_CHECKING:
-    from mlops_stacks.settings import Settings
+    from mlops_core.settings import Settings
 
 # InvokeEndpoint answers within 60 s, a cold start included
 # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html).
@@ -100,7 +100,7 @@ def cdk_context(cdk_json: Path) -> dict[str, Any]:
 
 def settings_from_cdk_json(cdk_json: Path, project: str | None = None) -> Settings:
     """The settings `cdk synth` would use here (cdk.json context), with `--project` over them."""
-    from mlops_stacks.settings import Settings
+    from mlops_core.settings import Settings
 
     context = cdk_context(cdk_json)
     if project is not None:
@@ -129,8 +129,8 @@ def run_test_endpoint(args: argparse.Namespace) -> int:
 
     from dataset import DatasetError
     from mlops_cli.console import output_console
-    from mlops_stacks.settings import SettingError
-    from monitoring.endpoint_check import (
+    from mlops_core.settings import SettingError
+    from monitoring.tools.endpoint_check import (
         EndpointCheckError,
         check_endpoint,
         csv_probe_rows,
@@ -177,9 +177,10 @@ def run_monitor(args: argparse.Namespace) -> int:
     from botocore.config import Config
 
     from mlops_cli.console import output_console
-    from mlops_stacks.settings import SettingError
-    from monitoring.health import HealthClients, HealthError, HealthTargets, HealthThresholds, gather_health
-    from monitoring.health_report import render_health, write_health_html
+    from mlops_core.settings import SettingError
+    from monitoring.tools.health.report import gather_health
+    from monitoring.tools.health.targets import HealthClients, HealthError, HealthTargets, HealthThresholds
+    from monitoring.tools.health_report import render_health, write_health_html
 
     try:
         settings = settings_from_cdk_json(Path.cwd() / "cdk.json", args.project)

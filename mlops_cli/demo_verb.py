@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
         default=Path("demo-output"),
         help="directory for every output; cleared first when an earlier demo made it (default demo-output)",
     )
-    from mlops_stacks.settings import Settings
+    from mlops_core.settings import Settings
 
     demo.add_argument(
         "--rows",

@@ -16,7 +16,7 @@ def register(subparsers: Any) -> None:
     """Add the verbs to the `mlops` parser."""
     # These import only the standard library, so `mlops --help` stays fast.
     from local.runtime_front import DEFAULT_ENDPOINT_NAME
-    from mlops_stacks.settings import MAX_SEED, Settings
+    from mlops_core.settings import MAX_SEED, Settings
 
     defaults = Settings()
     data = subparsers.add_parser(
@@ -119,8 +119,8 @@ def run_train(args: argparse.Namespace) -> int:
     from local.container_env import ContainerEnvMissing
     from local.training import TrainingFailed, run_training
     from mlops_cli.cloud_verbs import settings_from_cdk_json
-    from mlops_stacks.handlers.quality_gate import quality_gate
-    from mlops_stacks.settings import SettingError
+    from mlops_core.quality_gate import quality_gate
+    from mlops_core.settings import SettingError
 
     try:
         overrides = parse_hyperparameters(args.hp)

@@ -60,12 +60,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_drift(args: argparse.Namespace) -> int:
     """Compute and print the drift report; the exit status follows DRIFT_DESCRIPTION."""
     from mlops_cli.console import output_console
-    from mlops_stacks.settings import SettingError, Settings
+    from mlops_core.settings import SettingError, Settings
     from monitoring.baseline import BaselineError, load_baseline
-    from monitoring.drift_engine_local import CaptureReadError, capture_files, window_counts
     from monitoring.drift_query import TimeWindow
-    from monitoring.drift_report import build_report, render_report
+    from monitoring.drift_report import build_report
     from monitoring.drift_stats import DriftThresholds
+    from monitoring.tools.drift_engine_local import CaptureReadError, capture_files, window_counts
+    from monitoring.tools.drift_table import render_report
 
     try:
         overrides = {

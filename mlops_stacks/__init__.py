@@ -1,1 +1,1 @@
-"""CDK stacks of the serverless MLOps pipeline."""
+"""CDK stacks of the serverless MLOps pipeline, their constructs, and `handlers/`, the Lambda entry points."""

@@ -8,13 +8,13 @@ from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from dataset import DatasetError
+from mlops_core.sagemaker_inputs import project_tags
+from mlops_core.settings import SettingError, Settings, setting_names
 from mlops_stacks.endpoint import EndpointStack
 from mlops_stacks.github_oidc import GithubOidcStack
 from mlops_stacks.nag_acknowledgments import acknowledge_findings
 from mlops_stacks.observability import ObservabilityStack
 from mlops_stacks.registry import RegistryStack
-from mlops_stacks.sagemaker_inputs import project_tags
-from mlops_stacks.settings import SettingError, Settings, setting_names
 from mlops_stacks.storage import StorageStack
 
 

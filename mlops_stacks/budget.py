@@ -13,7 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from mlops_stacks.settings import SettingError, Settings
+from mlops_core.settings import SettingError, Settings
 
 COST_TAG = "project"
 BUDGETS_PRINCIPAL = "budgets.amazonaws.com"

@@ -12,10 +12,10 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from mlops_core.naming import CAPTURE_PREFIX, endpoint_log_group_name
+from mlops_core.settings import Settings
 from mlops_stacks.constructs.python_function import PythonFunction, retention
 from mlops_stacks.handlers.approved_package import RESOURCE_TYPE as APPROVED_PACKAGE_RESOURCE
-from mlops_stacks.naming import CAPTURE_PREFIX, endpoint_log_group_name
-from mlops_stacks.settings import Settings
 from mlops_stacks.storage import artifact_bucket
 from monitoring.capture import CAPTURE_MARKER, PARTITION_FORMAT
 from monitoring.metrics import VARIANT_NAME

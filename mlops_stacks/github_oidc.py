@@ -14,7 +14,7 @@ from aws_cdk import Aws, CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from mlops_stacks.settings import SettingError, Settings
+from mlops_core.settings import SettingError, Settings
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 STS_AUDIENCE = "sts.amazonaws.com"

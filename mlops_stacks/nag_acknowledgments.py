@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from aws_cdk import Acknowledgment, Stack, Token, Validations
 from constructs import IConstruct
 
-from mlops_stacks.naming import bucket_name
-from mlops_stacks.settings import Settings
+from mlops_core.naming import bucket_name
+from mlops_core.settings import Settings
 
 
 @dataclass(frozen=True)

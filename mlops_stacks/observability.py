@@ -19,14 +19,14 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from mlops_core.naming import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, DRIFT_REPORTS_PREFIX, REGISTRY_PREFIX
+from mlops_core.settings import Settings
 from mlops_stacks.budget import ProjectBudget
 from mlops_stacks.constructs.python_function import PythonFunction
-from mlops_stacks.handlers.drift_job import DRIFT_SETTINGS
-from mlops_stacks.naming import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, REGISTRY_PREFIX, REPORTS_PREFIX
-from mlops_stacks.settings import Settings
 from mlops_stacks.storage import artifact_bucket
 from monitoring import metrics as m
 from monitoring.alarm_rules import ENDPOINT_DIMENSIONS, AlarmRule, alarm_rules
+from monitoring.drift_run import DRIFT_SETTINGS
 
 # Athena stops a drift query that scans more than this: a guard against a runaway window.
 ATHENA_SCAN_LIMIT_BYTES = 10 * 1024**3
@@ -315,7 +315,7 @@ class ObservabilityStack(Stack):
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],
                 resources=[
                     bucket.arn_for_objects(f"{ATHENA_RESULTS_PREFIX}/*"),
-                    bucket.arn_for_objects(f"{REPORTS_PREFIX}/drift/{self.endpoint_name}/*"),
+                    bucket.arn_for_objects(f"{DRIFT_REPORTS_PREFIX}/{self.endpoint_name}/*"),
                 ],
             ),
             # Endpoint -> config -> model -> model package: where the served model's baseline is.

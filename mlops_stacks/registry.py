@@ -7,8 +7,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from mlops_core.settings import Settings
 from mlops_stacks.constructs.training_run import TrainingRun
-from mlops_stacks.settings import Settings
 from mlops_stacks.storage import artifact_bucket
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from mlops_stacks import naming
-from mlops_stacks.constructs.bucket_objects import EmptyBucketOnDelete, TrainingData
-from mlops_stacks.constructs.staging import SOURCEDIR_ARCHIVE, sourcedir, training_data
-from mlops_stacks.naming import (
+import dataset
+from mlops_core import naming
+from mlops_core.naming import (
     ATHENA_RESULTS_PREFIX,
     CAPTURE_PREFIX,
     CODE_PREFIX,
@@ -19,12 +21,24 @@ from mlops_stacks.naming import (
     TRAINING_LOG_GROUP,
     endpoint_log_group_name,
 )
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
+from mlops_core.staging import SOURCEDIR_ARCHIVE, sourcedir, training_data
+from mlops_stacks.constructs.bucket_objects import EmptyBucketOnDelete, TrainingData
 
 
 def bucket_name(settings: Settings, purpose: str) -> str:
     """The bucket's name (`naming.bucket_name`) in the deploying account and region, as tokens."""
     return naming.bucket_name(settings.project_name, purpose, Aws.ACCOUNT_ID, Aws.REGION)
+
+
+def write_training_files(settings: Settings, out_dir: Path) -> None:
+    """The training data the settings name: synthetic when `data_path` is unset, else the user's checked CSV."""
+    if settings.data_path is None:
+        dataset.write_dataset(out_dir, rows=settings.synthetic_rows, seed=settings.data_seed)
+    else:
+        dataset.prepare_user_csv(
+            Path(settings.data_path), label_column=settings.label_column, out_dir=out_dir, seed=settings.data_seed
+        )
 
 
 def artifact_bucket(scope: Construct, settings: Settings) -> s3.IBucket:
@@ -97,9 +111,7 @@ class StorageStack(Stack):
                 remove_policy=True,
             )
 
-        data_dir, self.data_hash, self.feature_names = training_data(
-            settings.data_path, settings.label_column, settings.synthetic_rows, settings.data_seed
-        )
+        data_dir, self.data_hash, self.feature_names = training_data(functools.partial(write_training_files, settings))
         self.data_prefix = data_prefix = f"{DATA_PREFIX}/{self.data_hash[:16]}"
         # Earlier data sets stay in the bucket: they are the lineage of the versions trained on them.
         self.data_deployment = TrainingData(

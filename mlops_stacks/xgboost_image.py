@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import Aws, CfnMapping, Fn
 from constructs import Construct
 
-from mlops_stacks import naming
+from mlops_core import naming
 
 
 def xgboost_image_uri(scope: Construct) -> str:

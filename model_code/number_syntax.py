@@ -2,8 +2,9 @@
 
 Python's `float()` and `int()` also take `1_000`, Arabic-Indic or full-width digits, `inf`,
 `nan` and surrounding whitespace; a data file, a setting or a command-line number means none of
-them. Training data (`csv_table`), the synth-time check of the user's CSV (`dataset/`) and the
-`mlops` verbs' numeric arguments all go through this module, so they accept the same texts.
+them. Training data (`csv_table`), the synth-time check of the user's CSV (`dataset/`), the
+settings (`mlops_core.settings`) and the `mlops` verbs' numeric arguments all go through this
+module, so they accept the same texts; decoded JSON values are told apart here too.
 
 Standard library only: this module ships in the sourcedir.
 """
@@ -48,9 +49,19 @@ def parse_whole_number(text: str) -> int:
     return int(text)
 
 
+def is_json_number(value: object) -> bool:
+    """A decoded JSON number: an int or a float, finite or not (`true` decodes to a bool, which is no number)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_json_integer(value: object) -> bool:
+    """A decoded JSON whole number (an int, not a bool): a count, an index, a version, a seed."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def is_finite_number(value: object) -> bool:
     """A decoded JSON number that is finite as a float64 (`true` is no number; nor is an int beyond 1e308)."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not is_json_number(value):
         return False
     try:
         return math.isfinite(value)

@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 from monitoring import metrics as m
 
 ENDPOINT_DIMENSIONS = "endpoint"  # EndpointName + VariantName

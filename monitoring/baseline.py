@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import tarfile
 import zlib
 from collections.abc import Mapping, Sequence
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+
+from model_code.number_syntax import is_finite_number, is_json_integer
 
 BASELINE_VERSION = 1
 BASELINE_FILE = "baseline.json"
@@ -83,7 +84,7 @@ def parse_baseline(document: Mapping[str, Any]) -> Baseline:
     if document.get("version") != BASELINE_VERSION:
         raise BaselineError(f"baseline `version` must be {BASELINE_VERSION}, got {document.get('version')!r}")
     n_rows = document.get("n_rows")
-    if not isinstance(n_rows, int) or isinstance(n_rows, bool) or n_rows < 1:
+    if not is_json_integer(n_rows) or n_rows < 1:
         raise BaselineError(f"baseline `n_rows` must be a positive whole number, got {n_rows!r}")
     features = document.get("features")
     if not isinstance(features, list) or not features:
@@ -133,11 +134,7 @@ def _distribution(item: Any, where: str) -> BinnedDistribution:
 
 
 def _number(value: Any, where: str, key: str) -> float:
-    try:
-        finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    except OverflowError:  # an integer beyond float64
-        finite = False
-    if not finite:
+    if not is_finite_number(value):
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
         raise BaselineError(f"baseline {where}: `{key}` must be a finite number, got {shown}")
     return float(value)

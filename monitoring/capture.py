@@ -21,9 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mlops_core.naming import CAPTURE_PREFIX
+from model_code.number_syntax import is_json_integer, is_json_number
+
 CAPTURE_MARKER = "MLOPS_CAPTURE"
 CAPTURE_VERSION = 1
-CAPTURE_PREFIX = "capture"
 # `dt` partition of the Glue table: Athena's projection format, and the same hour as strftime.
 PARTITION_FORMAT = "yyyy/MM/dd/HH"
 PARTITION_STRFTIME = "%Y/%m/%d/%H"
@@ -71,14 +73,14 @@ def _validated(record: dict[str, Any]) -> dict[str, Any]:
     missing = [key for key in RECORD_FIELDS if key not in record]
     if missing:
         raise MalformedCaptureLine(f"capture record lacks required field(s): {', '.join(missing)}")
-    if not _is_int(record["v"]) or record["v"] != CAPTURE_VERSION:
+    if not is_json_integer(record["v"]) or record["v"] != CAPTURE_VERSION:
         raise MalformedCaptureLine(f"capture record version `v` must be {CAPTURE_VERSION}, got {_shown(record['v'])}")
     for key in ("ts", "request_id", "model_id"):
         if not isinstance(record[key], str) or not record[key]:
             raise MalformedCaptureLine(f"capture record field `{key}` must be a non-empty string")
     when = _record_time(record)
     i, n = record["i"], record["n"]
-    if not _is_int(i) or not _is_int(n) or not 0 <= i < n <= MAX_ROWS_PER_REQUEST:
+    if not is_json_integer(i) or not is_json_integer(n) or not 0 <= i < n <= MAX_ROWS_PER_REQUEST:
         raise MalformedCaptureLine(
             f"capture record needs whole numbers 0 <= i < n <= {MAX_ROWS_PER_REQUEST}, got i={_shown(i)}, n={_shown(n)}"
         )
@@ -88,12 +90,12 @@ def _validated(record: dict[str, Any]) -> dict[str, Any]:
     for value in record["x"]:
         if value is None:
             x.append(None)
-        elif _is_number(value):
+        elif is_json_number(value):
             number = _float(value, "x")
             x.append(number if math.isfinite(number) else None)
         else:
             raise MalformedCaptureLine(f"capture record field `x` holds a non-numeric value {_shown(value)}")
-    score = _float(record["score"], "score") if _is_number(record["score"]) else None
+    score = _float(record["score"], "score") if is_json_number(record["score"]) else None
     if score is None or not math.isfinite(score):
         raise MalformedCaptureLine(
             f"capture record field `score` must be a finite number, got {_shown(record['score'])}"
@@ -115,14 +117,6 @@ def _float(value: int | float, key: str) -> float:
         return float(value)
     except OverflowError:
         raise MalformedCaptureLine(f"capture record field `{key}` holds a number beyond float64") from None
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _shown(value: Any) -> str:

@@ -1,25 +1,21 @@
-"""The drift report (docs/contracts.md): build it from query counts, turn it into metrics, print it.
+"""The drift report (docs/contracts.md): build it from query counts and turn it into metrics.
 
 The drift Lambda and `mlops drift` both end here, so the S3 report, the CloudWatch metrics and
-the terminal table say the same thing. Pure stdlib apart from the terminal rendering, which
-imports rich only when called (the Lambda never calls it).
+the terminal table (`monitoring.tools.drift_table`) say the same thing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mlops_core.naming import DRIFT_REPORTS_PREFIX
 from monitoring import metrics as m
 from monitoring.baseline import Baseline
 from monitoring.drift_query import TimeWindow, WindowCounts
 from monitoring.drift_stats import ALERT, NO_DATA, DriftThresholds, FeatureDrift, feature_drift, worst_status
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-REPORTS_PREFIX = "reports/drift"
 # Report keys -> metric names; the order is the table's column order.
 STATISTIC_METRICS = {
     "psi": m.PSI,
@@ -132,73 +128,9 @@ def _datum(name: str, value: float, dims: list[dict[str, str]], timestamp: datet
 def report_keys(endpoint: str, when: datetime) -> tuple[str, str]:
     """S3 keys of a report: `reports/drift/<endpoint>/YYYY/MM/DD/HHMMSS.json` and `…/latest.json`."""
     stamp = when.astimezone(UTC).strftime("%Y/%m/%d/%H%M%S")
-    return f"{REPORTS_PREFIX}/{endpoint}/{stamp}.json", latest_report_key(endpoint)
+    return f"{DRIFT_REPORTS_PREFIX}/{endpoint}/{stamp}.json", latest_report_key(endpoint)
 
 
 def latest_report_key(endpoint: str) -> str:
     """S3 key of the newest drift report of an endpoint."""
-    return f"{REPORTS_PREFIX}/{endpoint}/latest.json"
-
-
-_STATUS_STYLE = {"ok": "green", "warn": "yellow", "alert": "bold red", "no_data": "dim"}
-
-
-def render_report(report: Mapping[str, Any], console: Console | None = None) -> None:
-    """Print the report as a terminal table (rich): one row per feature and one for the score."""
-    from rich import box
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    console = console or Console()
-    window = report.get("window") or {}
-    status = report["status"]
-    span = "no captured rows" if window.get("start") is None else f"{window['start']} → {window['end']}"
-    other = report.get("other_model_rows") or 0
-    console.print(
-        f"Drift of [bold]{escape(str(report['endpoint']))}[/bold]  {span}  "
-        f"rows {report['rows']:,}  skipped lines {report['skipped_lines']:,}"
-        + (f"  rows of other models {other:,}" if other else "")
-        + f"  status [{_STATUS_STYLE.get(status, '')}]{status}[/]"
-    )
-    if status == NO_DATA:
-        console.print("Too few captured rows in the window to compute drift.")
-        return
-    columns = report_columns(report)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    # Names never truncate: the numeric headers wrap instead on a narrow terminal.
-    table.add_column("feature", no_wrap=True, min_width=max(len(c["name"]) for c in columns))
-    for header in ("PSI", "JS", "KS", "mean shift (sd)", "missing", "out of range"):
-        table.add_column(header, justify="right", no_wrap=False)
-    table.add_column("status", no_wrap=True)
-    for column in columns:
-        table.add_row(
-            escape(column["name"]),
-            *statistic_cells(column),
-            f"[{_STATUS_STYLE[column['status']]}]{column['status']}[/]",
-        )
-    console.print(table)
-    worst = report.get("worst") or {}
-    console.print(f"worst: {escape(str(worst.get('name')))} (PSI {_fixed(worst.get('psi'))})")
-
-
-def statistic_cells(column: Mapping[str, Any]) -> list[str]:
-    """PSI, JS, KS, mean shift, missing and out-of-range share of a report column, formatted for a table."""
-    return [
-        _fixed(column["psi"]),
-        _fixed(column["js_distance"]),
-        _fixed(column["ks_distance"]),
-        _fixed(column["mean_shift_sd"], signed=True),
-        _percent(column["missing_share"]),
-        _percent(column["out_of_range_share"]),
-    ]
-
-
-def _fixed(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "-"
-    return f"{value:+.3f}" if signed else f"{value:.3f}"
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f} %"
+    return f"{DRIFT_REPORTS_PREFIX}/{endpoint}/latest.json"

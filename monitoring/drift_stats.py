@@ -3,7 +3,7 @@
 Pure Python (no numpy): the drift Lambda ships without layers and only ever sees a few hundred
 counts. Every statistic compares the current window with the baseline's bins
 (`monitoring.baseline.BinnedDistribution`); thresholds are effect sizes, not p-values, because
-with millions of rows every p-value is tiny (DESIGN §6).
+with millions of rows every p-value is tiny (README, Monitoring).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class DriftThresholds:
 
     @classmethod
     def from_settings(cls, settings: Any) -> DriftThresholds:
-        """Take the thresholds from a `mlops_stacks.settings.Settings` (already validated there)."""
+        """Take the thresholds from a `mlops_core.settings.Settings` (already validated there)."""
         return cls(
             psi_warn=settings.drift_psi_warn,
             psi_alert=settings.drift_psi_alert,

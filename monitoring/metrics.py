@@ -1,7 +1,8 @@
 """Metric names, namespaces and units: one place for the stacks, the Lambdas, the CLI and tests.
 
-AWS facts are from the SageMaker developer guide (serverless-endpoints-monitoring,
-monitoring-cloudwatch); see FACTS.md §2 of the design notes.
+Names, units and dimensions of SageMaker's metrics are AWS's: the metrics a serverless endpoint
+publishes, https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-monitoring.html, and
+their units, https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html.
 """
 
 from __future__ import annotations

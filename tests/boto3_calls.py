@@ -2,9 +2,11 @@
 
 From the handler function, follow every call to a function or method defined in the project's
 packages (by name: a method call `x.name()` follows every project function called `name`, which
-over-approximates and so never misses one); collect the services of `boto3.client("<service>")`
-and every attribute call or `get_paginator("<operation>")` whose name is an operation of one of
-those services. A new boto3 call in a handler, or in anything it calls, shows up here.
+over-approximates and so never misses one), and every read of a property (`clients.sagemaker`
+follows the properties called `sagemaker`, where a client is made on first use); collect the
+services of `boto3.client("<service>")` and every attribute call or `get_paginator("<operation>")`
+whose name is an operation of one of those services. A new boto3 call in a handler, or in anything
+it calls, shows up here.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import botocore.session
 from botocore import xform_name
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("mlops_stacks", "monitoring", "model_code")
+PACKAGES = ("mlops_stacks", "mlops_core", "monitoring", "model_code")
 
 
 @dataclass
@@ -27,6 +29,7 @@ class _Module:
     name: str
     functions: dict[str, list[ast.AST]] = field(default_factory=lambda: defaultdict(list))
     imports: dict[str, tuple[str, str]] = field(default_factory=dict)  # local name -> (module, name)
+    properties: set[str] = field(default_factory=set)  # methods read as attributes (@property, @cached_property)
 
 
 @cache
@@ -40,6 +43,8 @@ def _modules() -> dict[str, _Module]:
             for node in ast.walk(tree):
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                     module.functions[node.name].append(node)
+                    if any(_decorator_name(d) in {"property", "cached_property"} for d in node.decorator_list):
+                        module.properties.add(node.name)
                 elif isinstance(node, ast.ImportFrom) and node.module:
                     for alias in node.names:
                         module.imports[alias.asname or alias.name] = (node.module, alias.name)
@@ -47,9 +52,35 @@ def _modules() -> dict[str, _Module]:
     return modules
 
 
+def _decorator_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else None
+
+
 @cache
 def _functions_named(name: str) -> tuple[tuple[str, ast.AST], ...]:
     return tuple((module.name, node) for module in _modules().values() for node in module.functions.get(name, []))
+
+
+@cache
+def _properties_named(name: str) -> tuple[tuple[str, ast.AST], ...]:
+    return tuple(
+        (module.name, node)
+        for module in _modules().values()
+        if name in module.properties
+        for node in module.functions[name]
+    )
+
+
+def _definitions(module_name: str, name: str) -> list[tuple[str, ast.AST]]:
+    """The function `name` of a module, followed through the module's imports when it only re-exports it."""
+    modules = _modules()
+    module = modules[module_name]
+    if name in module.functions:
+        return [(module_name, node) for node in module.functions[name]]
+    source, original = module.imports.get(name, ("", ""))
+    return _definitions(source, original) if source in modules else []
 
 
 @cache
@@ -74,7 +105,7 @@ def boto3_calls(handler: str) -> Boto3Calls:
     """The boto3 calls reachable from `handler` ("package.module.function", as Lambda's Handler names it)."""
     module_name, _, function = handler.rpartition(".")
     modules = _modules()
-    queue = [(module_name, node) for node in modules[module_name].functions[function]]
+    queue = _definitions(module_name, function)
     seen: set[int] = set()
     services: set[str] = set()
     names: set[str] = set()
@@ -84,6 +115,8 @@ def boto3_calls(handler: str) -> Boto3Calls:
             continue
         seen.add(id(node))
         module = modules[module_name]
+        for read in (n for n in ast.walk(node) if isinstance(n, ast.Attribute)):
+            queue.extend(_properties_named(read.attr))
         for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
             target = call.func
             if isinstance(target, ast.Attribute):
@@ -96,10 +129,8 @@ def boto3_calls(handler: str) -> Boto3Calls:
             elif isinstance(target, ast.Name):
                 if target.id in module.functions:
                     queue.extend((module_name, n) for n in module.functions[target.id])
-                elif target.id in module.imports:
-                    source, name = module.imports[target.id]
-                    if source in modules:
-                        queue.extend((source, n) for n in modules[source].functions.get(name, []))
+                elif target.id in module.imports and module.imports[target.id][0] in modules:
+                    queue.extend(_definitions(*module.imports[target.id]))
     operations = {
         (service, _operations(service)[name]) for service in services for name in names if name in _operations(service)
     }

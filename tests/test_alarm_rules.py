@@ -1,6 +1,6 @@
 import pytest
 
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 from monitoring import metrics as m
 from monitoring.alarm_rules import alarm_rules
 

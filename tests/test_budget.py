@@ -11,8 +11,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
+from mlops_core.settings import SettingError, Settings
 from mlops_stacks.budget import ProjectBudget
-from mlops_stacks.settings import SettingError, Settings
 
 
 def build(settings: Settings) -> tuple[App, dict[str, Any]]:

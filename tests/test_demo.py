@@ -38,7 +38,7 @@ from local.demo import (
     summarize_assembly,
     synthesized_job_name,
 )
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 from monitoring.alarm_rules import alarm_rules
 from tests.processes import ProcessTree
 
@@ -385,7 +385,7 @@ def test_a_missed_expectation_names_the_step_that_produced_it() -> None:
 def test_a_set_data_path_is_named_and_the_demo_says_it_trains_on_synthetic_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mlops_stacks.settings import Settings
+    from mlops_core.settings import Settings
 
     def stop_after_the_notice(*args: object) -> None:
         raise RuntimeError("stopped after the notice")

@@ -17,7 +17,7 @@ import pytest
 
 from dataset import FEATURE_NAMES
 from mlops_cli.main import main
-from monitoring.endpoint_check import (
+from monitoring.tools.endpoint_check import (
     FIRST_REQUEST,
     MALFORMED,
     EndpointCheckError,

@@ -12,8 +12,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
+from mlops_core.settings import SettingError, Settings
 from mlops_stacks.github_oidc import GithubOidcStack, subject_patterns
-from mlops_stacks.settings import SettingError, Settings
 
 REPOSITORY = "octo-org/churn-mlops"
 SUB_KEY = "token.actions.githubusercontent.com:sub"

@@ -24,22 +24,18 @@ from moto.server import ThreadedMotoServer
 
 from local.request_checks import RequestChecker
 from mlops_cli import cloud_verbs
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 from monitoring import metrics as m
-from monitoring.health import (
+from monitoring.tools.health.endpoint_metrics import PercentileData, Series, TimeRange, summarize_metrics
+from monitoring.tools.health.report import HealthReport, gather_health
+from monitoring.tools.health.targets import (
     HealthClients,
     HealthError,
-    HealthReport,
     HealthTargets,
     HealthThresholds,
-    PercentileData,
-    Series,
-    TimeRange,
     data_bucket_name,
-    gather_health,
-    summarize_metrics,
 )
-from monitoring.health_report import health_html, metric_rows, render_health
+from monitoring.tools.health_report import health_html, metric_rows, render_health
 
 ACCOUNT = "123456789012"  # moto's account
 REGION = "us-east-1"

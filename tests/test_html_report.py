@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from monitoring.html_report import Card, Cell, HtmlReport, HtmlReportError, figure_data_uri
+from monitoring.tools.html_report import Card, Cell, HtmlReport, HtmlReportError, figure_data_uri
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

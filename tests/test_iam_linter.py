@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from parliament import analyze_policy_string
 
-from mlops_stacks import naming
+from mlops_core import naming
 from monitoring.metrics import DRIFT_NAMESPACE
 
 from .boto3_calls import boto3_calls

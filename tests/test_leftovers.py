@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from mlops_cli.cleanup_verbs import project_name, register
-from monitoring.leftovers import TRAINING_LOG_GROUP, Leftover, LeftoverScanError, find_leftovers, format_leftovers
+from monitoring.tools.leftovers import TRAINING_LOG_GROUP, Leftover, LeftoverScanError, find_leftovers, format_leftovers
 from tests.aws_fixtures import checked_boto3
 
 REGION = "eu-west-1"

@@ -13,7 +13,7 @@ import pytest
 from local.runtime_front import DEFAULT_ENDPOINT_NAME
 from mlops_cli import model_verbs
 from mlops_cli.main import main
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 from tests.conftest import ROOT
 from tests.model_fixtures import small_dataset
 

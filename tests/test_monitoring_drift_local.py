@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlops_cli.main import main
-from mlops_stacks.settings import Settings
-from monitoring import synthetic_drift as sd
+from mlops_core.settings import Settings
 from monitoring.baseline import parse_baseline
 from monitoring.capture import capture_objects, write_capture_objects
-from monitoring.drift_engine_local import capture_files, run_local_drift
 from monitoring.drift_query import TimeWindow
 from monitoring.drift_stats import DriftThresholds
+from monitoring.tools import synthetic_drift as sd
+from monitoring.tools.drift_engine_local import capture_files, run_local_drift
 from tests.model_fixtures import archive_bytes
 
 N_FEATURES = 8

@@ -12,7 +12,6 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from monitoring import synthetic_drift as sd
 from monitoring.baseline import Baseline, parse_baseline
 from monitoring.capture import capture_objects, write_capture_objects
 from monitoring.drift_query import (
@@ -23,6 +22,7 @@ from monitoring.drift_query import (
     build_drift_query,
     duckdb_files,
 )
+from monitoring.tools import synthetic_drift as sd
 
 N_FEATURES = 6
 START = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)

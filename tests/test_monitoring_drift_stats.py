@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import ks_2samp
 
-from mlops_stacks.settings import Settings
-from monitoring import synthetic_drift as sd
+from mlops_core.settings import Settings
 from monitoring.baseline import BinnedDistribution, parse_baseline
 from monitoring.drift_stats import (
     ALERT,
@@ -30,6 +29,7 @@ from monitoring.drift_stats import (
     shares_from_counts,
     worst_status,
 )
+from monitoring.tools import synthetic_drift as sd
 
 THRESHOLDS = DriftThresholds.from_settings(Settings())
 DRIFTED = (0, 6, 12, 13, 19)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import subprocess
-import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,15 +22,16 @@ from moto.athena.models import QueryResults, athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api import state_manager
 
+from mlops_core.settings import SettingError, Settings
 from mlops_stacks.handlers import capture_writer, drift_job
-from mlops_stacks.settings import SettingError, Settings
+from monitoring import drift_run
 from monitoring import metrics as m
-from monitoring import synthetic_drift as sd
 from monitoring.baseline import parse_baseline
 from monitoring.capture import capture_objects, write_capture_objects
-from monitoring.drift_engine_local import run_local_drift
 from monitoring.drift_query import DUCKDB, TimeWindow, build_drift_query, duckdb_files
 from monitoring.drift_stats import DriftThresholds
+from monitoring.tools import synthetic_drift as sd
+from monitoring.tools.drift_engine_local import run_local_drift
 from tests.aws_fixtures import checked_boto3
 
 REGION = "us-east-1"
@@ -346,8 +345,8 @@ def test_the_drift_job_reports_what_the_local_engine_reports_and_publishes_metri
     answer_like_athena(deployed, window)
     sleeps: list[float] = []
 
-    report, key = drift_job.run_drift_job(
-        drift_job.DriftJobConfig.from_env(deployed["env"]),
+    report, key = drift_run.run_drift_job(
+        drift_run.DriftJobConfig.from_env(deployed["env"]),
         END,
         athena=boto3.client("athena"),
         s3=boto3.client("s3"),
@@ -424,8 +423,8 @@ def test_the_lambda_entry_point_runs_from_its_environment_and_event_time(
 def test_an_empty_window_reports_no_data_and_publishes_only_the_row_count(deployed: dict[str, Any]) -> None:
     later = END + timedelta(days=30)
     answer_like_athena(deployed, TimeWindow.ending(later, 24))
-    report, key = drift_job.run_drift_job(
-        drift_job.DriftJobConfig.from_env(deployed["env"]),
+    report, key = drift_run.run_drift_job(
+        drift_run.DriftJobConfig.from_env(deployed["env"]),
         later,
         athena=boto3.client("athena"),
         s3=boto3.client("s3"),
@@ -444,8 +443,8 @@ def test_an_empty_window_reports_no_data_and_publishes_only_the_row_count(deploy
 def test_baseline_uri_in_the_environment_skips_the_registry_lookup(deployed: dict[str, Any]) -> None:
     boto3.client("sagemaker").delete_endpoint(EndpointName=ENDPOINT)
     answer_like_athena(deployed, TimeWindow.ending(END, 24))
-    config = drift_job.DriftJobConfig.from_env({**deployed["env"], "BASELINE_URI": deployed["uri"]})
-    report, _ = drift_job.run_drift_job(
+    config = drift_run.DriftJobConfig.from_env({**deployed["env"], "BASELINE_URI": deployed["uri"]})
+    report, _ = drift_run.run_drift_job(
         config,
         END,
         athena=boto3.client("athena"),
@@ -458,12 +457,12 @@ def test_baseline_uri_in_the_environment_skips_the_registry_lookup(deployed: dic
 
 @pytest.mark.parametrize("uri", ["baseline.json", "s3://bucket-only", "https://bucket/baseline.json"])
 def test_a_baseline_uri_that_is_not_an_s3_object_is_refused_naming_it(uri: str) -> None:
-    with pytest.raises(drift_job.DriftJobError, match=f"baseline URI: not an s3://bucket/key URI: '{uri}'"):
-        drift_job.read_baseline(None, uri)
+    with pytest.raises(drift_run.DriftJobError, match=f"baseline URI: not an s3://bucket/key URI: '{uri}'"):
+        drift_run.read_baseline(None, uri)
 
 
 def test_the_baseline_is_found_through_endpoint_config_model_and_package(deployed: dict[str, Any]) -> None:
-    assert drift_job.find_baseline_uri(boto3.client("sagemaker"), ENDPOINT) == deployed["uri"]
+    assert drift_run.find_baseline_uri(boto3.client("sagemaker"), ENDPOINT) == deployed["uri"]
 
 
 def test_a_model_not_from_a_package_fails_with_a_clear_error(deployed: dict[str, Any]) -> None:
@@ -484,8 +483,8 @@ def test_a_model_not_from_a_package_fails_with_a_clear_error(deployed: dict[str,
         ],
     )
     sagemaker.create_endpoint(EndpointName="plain-endpoint", EndpointConfigName="plain-config")
-    with pytest.raises(drift_job.DriftJobError, match="not from a model package"):
-        drift_job.find_baseline_uri(sagemaker, "plain-endpoint")
+    with pytest.raises(drift_run.DriftJobError, match="not from a model package"):
+        drift_run.find_baseline_uri(sagemaker, "plain-endpoint")
 
 
 def test_a_stuck_query_is_stopped_and_fails_the_run(deployed: dict[str, Any]) -> None:
@@ -493,8 +492,8 @@ def test_a_stuck_query_is_stopped_and_fails_the_run(deployed: dict[str, Any]) ->
     try:
         now = iter(range(0, 1000, 10))
         athena = boto3.client("athena")
-        with pytest.raises(drift_job.DriftJobError, match="still QUEUED after 30 s; stopped it"):
-            drift_job.run_athena_query(
+        with pytest.raises(drift_run.DriftJobError, match="still QUEUED after 30 s; stopped it"):
+            drift_run.run_athena_query(
                 athena,
                 "SELECT 1",
                 database="db",
@@ -519,13 +518,13 @@ def test_a_failed_query_fails_the_run_with_athenas_reason() -> None:
         def get_query_execution(self, **_: Any) -> dict[str, Any]:
             return {"QueryExecution": {"Status": {"State": "FAILED", "StateChangeReason": "COLUMN_NOT_FOUND: x"}}}
 
-    with pytest.raises(drift_job.DriftJobError, match="q-1 failed: COLUMN_NOT_FOUND: x"):
-        drift_job.run_athena_query(FailingAthena(), "SELECT 1", database="d", workgroup="w", timeout_seconds=5)
+    with pytest.raises(drift_run.DriftJobError, match="q-1 failed: COLUMN_NOT_FOUND: x"):
+        drift_run.run_athena_query(FailingAthena(), "SELECT 1", database="d", workgroup="w", timeout_seconds=5)
 
 
 def test_the_job_environment_is_validated_with_the_settings_rules() -> None:
-    with pytest.raises(drift_job.DriftJobError, match="CAPTURE_TABLE, ATHENA_WORKGROUP"):
-        drift_job.DriftJobConfig.from_env({"ENDPOINT_NAME": "e", "CAPTURE_DATABASE": "d", "REPORT_BUCKET": "b"})
+    with pytest.raises(drift_run.DriftJobError, match="CAPTURE_TABLE, ATHENA_WORKGROUP"):
+        drift_run.DriftJobConfig.from_env({"ENDPOINT_NAME": "e", "CAPTURE_DATABASE": "d", "REPORT_BUCKET": "b"})
     base = {
         "ENDPOINT_NAME": "e",
         "CAPTURE_DATABASE": "d",
@@ -534,31 +533,7 @@ def test_the_job_environment_is_validated_with_the_settings_rules() -> None:
         "REPORT_BUCKET": "b",
     }
     with pytest.raises(SettingError, match="drift_psi_alert"):
-        drift_job.DriftJobConfig.from_env({**base, "DRIFT_PSI_WARN": "0.5", "DRIFT_PSI_ALERT": "0.3"})
-    config = drift_job.DriftJobConfig.from_env({**base, "DRIFT_MIN_ROWS": "50"})
+        drift_run.DriftJobConfig.from_env({**base, "DRIFT_PSI_WARN": "0.5", "DRIFT_PSI_ALERT": "0.3"})
+    config = drift_run.DriftJobConfig.from_env({**base, "DRIFT_MIN_ROWS": "50"})
     assert config.thresholds == DriftThresholds.from_settings(Settings(drift_min_rows=50))
     assert config.window_hours == Settings().drift_window_hours
-
-
-def test_every_handler_imports_from_the_lambda_bundle_without_numpy_duckdb_or_rich() -> None:
-    """The staged bundle the stacks deploy holds everything the handlers import: no layer needed."""
-    from mlops_stacks.constructs.staging import lambda_bundle
-
-    tmp_path = lambda_bundle()
-    script = """
-import importlib.abc, sys
-class Absent(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in {"numpy", "duckdb", "rich", "scipy", "aws_cdk", "jsii", "constructs"}:
-            raise ImportError(f"{name} is not in the Lambda runtime")
-sys.meta_path.insert(0, Absent())
-import mlops_stacks.handlers.capture_writer, mlops_stacks.handlers.drift_job
-import mlops_stacks.handlers.training_run, mlops_stacks.handlers.bucket_objects, mlops_stacks.handlers.approved_package
-assert mlops_stacks.handlers.drift_job.__file__.startswith(sys.argv[1]), mlops_stacks.handlers.drift_job.__file__
-print("imported")
-"""
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "imported"

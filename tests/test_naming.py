@@ -1,4 +1,4 @@
-"""mlops_stacks.naming: one place for the names the stacks, the CLI and the local demo share."""
+"""mlops_core.naming: one place for the names the stacks, the CLI and the local demo share."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_stacks import naming
-from monitoring.capture import CAPTURE_PREFIX as LAMBDA_CAPTURE_PREFIX
-from monitoring.drift_report import REPORTS_PREFIX as LAMBDA_DRIFT_REPORTS_PREFIX
+from mlops_core import naming
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,12 +50,6 @@ def test_an_unknown_region_has_no_image_and_the_error_names_it() -> None:
         naming.xgboost_image_uri("xx-nowhere-1")
 
 
-def test_the_lambda_bundles_own_prefixes_match_the_bucket_layout() -> None:
-    # The Lambda bundle holds monitoring/ but not naming.py, so these stay spelled out there.
-    assert LAMBDA_CAPTURE_PREFIX == naming.CAPTURE_PREFIX
-    assert f"{naming.REPORTS_PREFIX}/drift" == LAMBDA_DRIFT_REPORTS_PREFIX  # observability grants on this
-
-
 def test_naming_loads_no_aws_cdk() -> None:
-    check = "import mlops_stacks.naming, sys; assert not any(m.startswith(('aws_cdk', 'jsii')) for m in sys.modules)"
+    check = "import mlops_core.naming, sys; assert not any(m.startswith(('aws_cdk', 'jsii')) for m in sys.modules)"
     subprocess.run([sys.executable, "-c", check], cwd=REPO, check=True, timeout=60)

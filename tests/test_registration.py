@@ -12,22 +12,17 @@ import unicodedata
 import pytest
 from botocore.exceptions import ClientError
 
-from mlops_stacks.handlers.quality_gate import APPROVED, REJECTED, quality_gate, validation_auc
-from mlops_stacks.handlers.registration import (
-    MAX_REGISTRY_FILE_BYTES,
-    PropertyError,
-    RegistryFiles,
-    TrainingRunError,
-    TrainingRunProperties,
-    default_job_name_prefix,
+from mlops_core.aws import is_not_found
+from mlops_core.quality_gate import APPROVED, REJECTED, quality_gate, validation_auc
+from mlops_stacks.handlers.training_run.artifacts import MAX_REGISTRY_FILE_BYTES, RegistryFiles, registry_files_from_tar
+from mlops_stacks.handlers.training_run.errors import PropertyError, TrainingRunError, truncate_utf8
+from mlops_stacks.handlers.training_run.jobs import training_job_request
+from mlops_stacks.handlers.training_run.properties import TrainingRunProperties, default_job_name_prefix
+from mlops_stacks.handlers.training_run.versions import (
     description_text,
-    is_not_found,
     metadata_value,
     model_package_request,
     registration_key,
-    registry_files_from_tar,
-    training_job_request,
-    truncate_utf8,
 )
 
 JOB = "churn-3f2a9c1d4e5b"

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from mlops_stacks.settings import (
+from mlops_core.settings import (
     DEFAULT_HYPERPARAMETERS,
     SettingError,
     Settings,
@@ -142,13 +142,17 @@ def test_numbers_in_plain_decimal_notation_are_read(name, text, value):
     assert getattr(Settings.from_context({name: text}), name) == value
 
 
-def test_the_settings_number_syntax_is_the_data_files_own():
-    # settings.py keeps a copy because the Lambda bundle carries no model_code.
-    from mlops_stacks import settings
-    from model_code import number_syntax
+@pytest.mark.parametrize("text", ["0.5", ".5", "5.", "+1e-1", "1_0", "inf", "nan", "\u0665", "0x1", "1e", "1e999"])
+def test_a_setting_reads_a_number_exactly_when_the_data_reader_does(text):
+    from model_code.number_syntax import number_problem
 
-    assert settings.NUMBER.pattern == number_syntax.NUMBER.pattern
-    assert settings.WHOLE_NUMBER.pattern == number_syntax.WHOLE_NUMBER.pattern
+    try:
+        Settings.from_context({"drift_mean_shift_sd": text})
+        accepted = True
+    except SettingError as error:
+        assert "drift_mean_shift_sd" in str(error)
+        accepted = False
+    assert accepted == (number_problem(text) is None)
 
 
 @pytest.mark.parametrize(

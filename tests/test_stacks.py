@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from mlops_core.naming import DEADLINE_SECONDS, training_job_name
+from mlops_core.settings import MAX_TRAINING_RUNTIME_MINUTES, Settings
 from mlops_stacks.constructs.training_run import POLL_INTERVAL, TOTAL_TIMEOUT
-from mlops_stacks.naming import DEADLINE_SECONDS, training_job_name
-from mlops_stacks.settings import MAX_TRAINING_RUNTIME_MINUTES, Settings
 from monitoring import metrics as m
 
 from .conftest import synthesize

@@ -17,7 +17,7 @@ import pytest
 
 from local.container_env import container_bin
 from local.training import pack_model, run_training
-from mlops_stacks.handlers.quality_gate import quality_gate
+from mlops_core.quality_gate import quality_gate
 from model_code import train as train_script
 from model_code.failure_reason import find_reason
 from model_code.metric_definitions import METRIC_DEFINITIONS

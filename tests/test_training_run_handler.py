@@ -30,9 +30,11 @@ from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
 from local.request_checks import RequestChecker
-from mlops_stacks.handlers import training_run
-from mlops_stacks.handlers.registration import PropertyError, TrainingRunError, registration_key
-from mlops_stacks.handlers.training_run import MAX_MESSAGE_BYTES, is_complete, on_event
+from mlops_stacks.handlers.training_run import delete, handler, is_complete, on_event
+from mlops_stacks.handlers.training_run.clients import TrainingRunClients
+from mlops_stacks.handlers.training_run.errors import PropertyError, TrainingRunError
+from mlops_stacks.handlers.training_run.handler import MAX_MESSAGE_BYTES
+from mlops_stacks.handlers.training_run.versions import registration_key
 from model_code.failure_reason import reason_line
 from tests.aws_fixtures import checked_boto3
 
@@ -125,14 +127,12 @@ def mocked_aws() -> Any:
         )
         patch.setattr(SageMakerResponse, "stop_training_job", _stop_training_job, raising=False)
         patch.setattr(SageMakerResponse, "delete_model_package", _delete_model_package, raising=False)
-        training_run._clients.cache_clear()
-        training_run._logs_client.cache_clear()
+        handler.process_clients.cache_clear()
         with mock_aws() as mock, checked_boto3() as checker:
             clients = Aws(s3=boto3.client("s3"), sagemaker=boto3.client("sagemaker"), logs=boto3.client("logs"))
             clients.checker = checker
             yield mock, clients
-        training_run._clients.cache_clear()
-        training_run._logs_client.cache_clear()
+        handler.process_clients.cache_clear()
 
 
 @pytest.fixture
@@ -359,6 +359,30 @@ def test_create_starts_the_training_job_with_a_stable_physical_id(aws: Aws) -> N
     assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 1800}
     tags = aws.sagemaker.list_tags(ResourceArn=job["TrainingJobArn"])["Tags"]
     assert {t["Key"]: t["Value"] for t in tags} == {"cost-center": "ml-platform", "project": "churn"}
+
+
+class RecordingClient:
+    """A boto3 client that notes the name of every operation called on it."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.calls = client, []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(self.client, name)
+
+
+def test_the_handlers_use_the_clients_they_are_given_and_make_none_of_their_own(aws: Aws) -> None:
+    handler.process_clients.cache_clear()
+    sagemaker = RecordingClient(aws.sagemaker)
+    given = TrainingRunClients(sagemaker=sagemaker, s3=aws.s3, logs=aws.logs)
+
+    event = cfn_event("Create", properties())
+    polled = is_complete({**event, **on_event(event, None, clients=given)}, None, clients=given)
+
+    assert polled == {"IsComplete": False}  # moto's job has no artifact yet
+    assert {"create_training_job", "describe_training_job"} <= set(sagemaker.calls)
+    assert handler.process_clients.cache_info().currsize == 0
 
 
 def test_a_retried_create_reuses_the_job_it_already_started(aws: Aws) -> None:
@@ -877,7 +901,7 @@ def overdue(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_fake_aws_refuses_an_enum_value_that_aws_refuses_for_the_handlers_clients_too(aws: Aws) -> None:
-    handler_sagemaker, _ = training_run._clients()
+    handler_sagemaker = handler.process_clients().sagemaker
 
     for client in (aws.sagemaker, handler_sagemaker):
         with pytest.raises(ClientError) as refused:
@@ -1055,7 +1079,7 @@ def test_many_log_streams_are_deleted_in_batches_over_several_polls(aws: Aws, mo
     deploy(aws, properties())
     # More than one page of DescribeLogStreams (50): a job restarted on spot capacity has many streams.
     add_log_streams(aws, *(f"{JOB}/algo-1-{1700000000 + i}" for i in range(60)), "fraud-0c0c0c0c0c0c/algo-1-1")
-    monkeypatch.setattr(training_run, "MAX_LOG_STREAMS_PER_POLL", 25)
+    monkeypatch.setattr(delete, "MAX_LOG_STREAMS_PER_POLL", 25)
     event = start("Delete", properties(TrainingLogGroup=TRAINING_LOGS))
 
     assert is_complete(event, None) == {"IsComplete": False}
@@ -1070,7 +1094,7 @@ def test_log_streams_left_past_the_wait_limit_do_not_hold_up_the_destroy(
 ) -> None:
     deploy(aws, properties())
     add_log_streams(aws, *(f"{JOB}/algo-1-{1700000000 + i}" for i in range(3)))
-    monkeypatch.setattr(training_run, "MAX_LOG_STREAMS_PER_POLL", 2)
+    monkeypatch.setattr(delete, "MAX_LOG_STREAMS_PER_POLL", 2)
     event = start("Delete", properties(TrainingLogGroup=TRAINING_LOGS))
 
     assert is_complete(overdue(event), None) == {"IsComplete": True}

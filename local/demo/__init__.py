@@ -1,4 +1,4 @@
-"""`mlops demo`: the whole pipeline on one machine, with the code that runs in the cloud (DESIGN §8).
+"""`mlops demo`: the whole pipeline on one machine, with the code that runs in the cloud (README, The local mode).
 
 Seven steps, each in its own module, run in order by `pipeline.run_demo`:
 
@@ -18,7 +18,7 @@ Seven steps, each in its own module, run in order by `pipeline.run_demo`:
 7. `report` (with `report_traffic`, `figures`, `checks`): `report.html` (figures embedded), plus
    `summary.json` and `requests.csv` (`outputs`).
 
-Nothing here imports aws_cdk: the names the stacks give things come from `mlops_stacks.naming`.
+Nothing here imports aws_cdk: the names the stacks give things come from `mlops_core.naming`.
 """
 
 from local.demo.alarms import evaluate_alarms, format_metric

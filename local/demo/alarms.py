@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from local.demo.emulator import AwsEmulator
 from local.demo.results import PHASE_TITLES, AlarmEvaluation, DemoResult, Notification, PhaseTraffic
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 from monitoring import metrics as m
 
 if TYPE_CHECKING:

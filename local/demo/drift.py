@@ -7,7 +7,7 @@ import json
 from local.demo.emulator import AwsEmulator
 from local.demo.results import DemoResult, PhaseDrift
 from local.demo.steps import DemoError
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 
 
 def compute_drift(aws: AwsEmulator, settings: Settings, result: DemoResult) -> None:
@@ -15,10 +15,10 @@ def compute_drift(aws: AwsEmulator, settings: Settings, result: DemoResult) -> N
 
     The same steps as `run_local_drift`, keeping the bin counts for the report's overlays.
     """
-    from mlops_stacks.handlers.drift_job import find_baseline_uri, read_baseline
-    from monitoring.drift_engine_local import capture_files, window_counts
     from monitoring.drift_report import build_report
+    from monitoring.drift_run import find_baseline_uri, read_baseline
     from monitoring.drift_stats import DriftThresholds
+    from monitoring.tools.drift_engine_local import capture_files, window_counts
 
     uri = find_baseline_uri(aws.client("sagemaker"), settings.endpoint_name)
     baseline = read_baseline(aws.client("s3"), uri)

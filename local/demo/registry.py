@@ -8,9 +8,9 @@ from local.demo.alarms import create_alarms
 from local.demo.emulator import DEMO_REGION, AwsEmulator
 from local.demo.results import Registration, TrainedModel
 from local.demo.steps import DemoError
-from mlops_stacks import naming
-from mlops_stacks.sagemaker_inputs import project_tags, serving_environment, training_hyperparameters
-from mlops_stacks.settings import Settings
+from mlops_core import naming
+from mlops_core.sagemaker_inputs import project_tags, serving_environment, training_hyperparameters
+from mlops_core.settings import Settings
 
 
 def training_run_properties(
@@ -50,16 +50,15 @@ def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) 
     The job record comes from CreateTrainingJob (moto completes it at once and writes nothing); the
     local job's model.tar.gz goes where SageMaker would upload it, `<OutputPath>/<job>/output/`.
     """
-    from mlops_stacks.handlers.registration import (
-        TrainingRunProperties,
+    from mlops_core.aws import split_s3_uri
+    from mlops_stacks.handlers.training_run.artifacts import (
         artifact_exists,
-        is_approved,
         publish_registry_files,
         read_registry_files,
-        register_model_version,
-        split_s3_uri,
-        start_training_job,
     )
+    from mlops_stacks.handlers.training_run.jobs import start_training_job
+    from mlops_stacks.handlers.training_run.properties import TrainingRunProperties
+    from mlops_stacks.handlers.training_run.versions import is_approved, register_model_version
 
     s3, sagemaker, iam = aws.client("s3"), aws.client("sagemaker"), aws.client("iam")
     account = aws.client("sts").get_caller_identity()["Account"]

@@ -1,6 +1,6 @@
 """report.html: what the demo showed, one self-contained page (figures embedded as PNG).
 
-Built on `monitoring.html_report`. Everything here reads a finished `DemoResult`; nothing is
+Built on `monitoring.tools.html_report`. Everything here reads a finished `DemoResult`; nothing is
 measured again except the validation ROC curve, which scores the validation split with the
 trained booster. The sections on the traffic are in `report_traffic`.
 """
@@ -14,7 +14,7 @@ from local.demo.checks import checks
 from local.demo.figures import training_figure
 from local.demo.report_traffic import alarms_section, drift_section, traffic_section
 from local.demo.results import DemoResult, TrainedModel
-from monitoring.html_report import Card, Cell, HtmlReport
+from monitoring.tools.html_report import Card, Cell, HtmlReport
 
 
 def write_report(result: DemoResult, path: Path) -> Path:

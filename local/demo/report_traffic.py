@@ -10,8 +10,8 @@ from local.demo.alarms import format_metric
 from local.demo.figures import error_rate_figure, latency_figure, overlay_figure, psi_figure
 from local.demo.results import PHASE_TITLES, DemoResult
 from monitoring import metrics as m
-from monitoring.drift_report import statistic_cells
-from monitoring.html_report import Cell, HtmlReport
+from monitoring.tools.drift_table import statistic_cells
+from monitoring.tools.html_report import Cell, HtmlReport
 
 STATUS_OF_DRIFT = {"ok": "ok", "warn": "warn", "alert": "alert", "no_data": "muted"}
 

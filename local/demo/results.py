@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from local.training import TrainingResult
-    from mlops_stacks.handlers.quality_gate import GateDecision
-    from mlops_stacks.settings import Settings
+    from mlops_core.quality_gate import GateDecision
+    from mlops_core.settings import Settings
     from monitoring.alarm_rules import AlarmRule
     from monitoring.baseline import Baseline
     from monitoring.drift_query import TimeWindow, WindowCounts

@@ -26,7 +26,7 @@ from local.demo.results import (
     RequestOutcome,
 )
 from local.demo.steps import DemoError
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 from monitoring import metrics as m
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def deploy_endpoint(aws: AwsEmulator, settings: Settings, registration: Registra
 
     The drift step then finds the baseline from the endpoint, as the drift Lambda does.
     """
-    from mlops_stacks.handlers.registration import split_s3_uri
+    from mlops_core.aws import split_s3_uri
 
     sagemaker = aws.client("sagemaker")
     model_name = settings.name("model")

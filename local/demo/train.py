@@ -7,18 +7,19 @@ from pathlib import Path
 
 from local.demo.results import TrainedModel
 from local.demo.steps import DemoError
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 
 
 def train_model(workdir: Path, settings: Settings, rows: int) -> TrainedModel:
     """Stage the data as the storage stack does, train locally under the cloud's job name, apply the gate."""
+    import dataset
     from local.training import TrainingFailed, run_training
-    from mlops_stacks.constructs.staging import SOURCEDIR_ARCHIVE, sourcedir, training_data
-    from mlops_stacks.handlers.quality_gate import quality_gate
-    from mlops_stacks.naming import training_job_name
+    from mlops_core.naming import training_job_name
+    from mlops_core.quality_gate import quality_gate
+    from mlops_core.staging import SOURCEDIR_ARCHIVE, sourcedir, training_data
 
     # Synthetic data always: the demo's drifted traffic shifts features it knows.
-    staged, data_hash, _ = training_data(None, settings.label_column, rows, settings.data_seed)
+    staged, data_hash, _ = training_data(lambda out: dataset.write_dataset(out, rows=rows, seed=settings.data_seed))
     data_dir = workdir / "data"
     data_dir.mkdir()
     for relative in ("train/train.csv", "train/schema.json", "validation/validation.csv"):

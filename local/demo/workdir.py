@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from local.demo.steps import DemoError
-from mlops_stacks.settings import Settings
+from mlops_core.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKDIR_MARKER = ".mlops-demo"

@@ -5,6 +5,9 @@ in `botocore/data/<service>/<version>/service-2.json`) and names the shape and m
 carry it, so a reader can check the rule against its source; `tests/test_request_checks.py`
 checks that every quote is still in the installed botocore. A rule applies to the members the
 project sends: documented constraints on members the project never sets are left out.
+
+Long on purpose: some 55 rules, each a small check with its quoted sentence, make one table that a
+reviewer reads against the botocore documentation, section by service.
 """
 
 from __future__ import annotations

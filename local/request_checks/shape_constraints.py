@@ -15,6 +15,8 @@ from typing import Any
 import regex
 from botocore.model import Shape
 
+from model_code.number_syntax import is_json_number
+
 _MAX_SHOWN = 60
 # Java spells the supplementary planes as a surrogate-pair range; Python strings have no surrogates.
 _JAVA_SUPPLEMENTARY = r"\uD800\uDC00-\uDBFF\uDFFF"
@@ -80,7 +82,7 @@ def _blob(value: Any, shape: Shape, path: str) -> list[str]:
 
 def _number(value: Any, shape: Shape, path: str) -> list[str]:
     limit = shape.metadata.get("max")
-    if limit is None or isinstance(value, bool) or not isinstance(value, int | float) or value <= limit:
+    if limit is None or not is_json_number(value) or value <= limit:
         return []
     return [f"Value '{value}' at '{path}' failed to satisfy constraint: Member must have value at most {limit}"]
 

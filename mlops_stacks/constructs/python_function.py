@@ -11,10 +11,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from mlops_stacks.constructs.staging import lambda_bundle
+from mlops_core.staging import lambda_bundle
 
 # The newest Python runtime aws-cdk-lib knows (cdk-nag L1 checks for it).
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14
+# Every handler lives in this package; the bundle is what importing its modules runs.
+HANDLERS_PACKAGE = "mlops_stacks.handlers"
 
 _RETENTION_NAMES = {
     1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
@@ -79,7 +81,7 @@ class PythonFunction(Construct):
             function_name=function_name,
             runtime=LAMBDA_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            code=lambda_.Code.from_asset(str(lambda_bundle())),
+            code=lambda_.Code.from_asset(str(lambda_bundle(HANDLERS_PACKAGE))),
             handler=handler,
             description=description,
             role=self.role,

@@ -20,8 +20,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from mlops_stacks.constructs.python_function import PythonFunction, ignore_redundant_depends_on, retention
-from mlops_stacks.naming import (
+from mlops_core.naming import (
     DEADLINE_SECONDS,
     MODELS_PREFIX,
     REGISTRY_PREFIX,
@@ -29,8 +28,9 @@ from mlops_stacks.naming import (
     TRAINING_VOLUME_GB,
     training_job_name,
 )
-from mlops_stacks.sagemaker_inputs import project_tags, serving_environment, training_hyperparameters
-from mlops_stacks.settings import Settings
+from mlops_core.sagemaker_inputs import project_tags, serving_environment, training_hyperparameters
+from mlops_core.settings import Settings
+from mlops_stacks.constructs.python_function import PythonFunction, ignore_redundant_depends_on, retention
 from mlops_stacks.xgboost_image import xgboost_image_uri
 from model_code.metric_definitions import METRIC_DEFINITIONS
 

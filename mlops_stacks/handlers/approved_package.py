@@ -16,9 +16,8 @@ from typing import Any
 
 import boto3
 
+from mlops_core.model_registry import approved_versions
 from mlops_stacks.handlers.cfn_response import respond
-from mlops_stacks.handlers.quality_gate import APPROVED
-from mlops_stacks.handlers.registration import VERSIONED
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -32,19 +31,10 @@ class NoApprovedVersion(LookupError):
 
 def approved_version(sagemaker: Any, group: str, training_job: str) -> dict[str, Any]:
     """The newest approved version of `group` registered for `training_job`."""
-    paginator = sagemaker.get_paginator("list_model_packages")
-    pages = paginator.paginate(
-        ModelPackageGroupName=group,
-        ModelApprovalStatus=APPROVED,
-        ModelPackageType=VERSIONED,
-        SortBy="CreationTime",
-        SortOrder="Descending",
-    )
-    for page in pages:
-        for summary in page.get("ModelPackageSummaryList", []):
-            package = sagemaker.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
-            if package.get("CustomerMetadataProperties", {}).get("training_job") == training_job:
-                return package
+    for summary in approved_versions(sagemaker, group):
+        package = sagemaker.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+        if package.get("CustomerMetadataProperties", {}).get("training_job") == training_job:
+            return package
     raise NoApprovedVersion(
         f"model package group {group} has no Approved version trained by job {training_job}: "
         "the registry stack registers one when the job succeeds and the quality gate approves it"

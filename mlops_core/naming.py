@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mlops_stacks.settings import Settings
+    from mlops_core.settings import Settings
 
 # Key prefixes of the artifact bucket: one place, read by every stack that grants on them.
 DATA_PREFIX = "data"
@@ -22,6 +22,7 @@ MODELS_PREFIX = "models"
 REGISTRY_PREFIX = "registry"
 CAPTURE_PREFIX = "capture"
 REPORTS_PREFIX = "reports"
+DRIFT_REPORTS_PREFIX = f"{REPORTS_PREFIX}/drift"
 ATHENA_RESULTS_PREFIX = "athena-results"
 
 # SageMaker's own log group for every training job of the account (streams `<job>/algo-1-<epoch>`).

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from mlops_stacks import naming
-from mlops_stacks.settings import Settings
+from mlops_core import naming
+from mlops_core.settings import Settings
 
 JSON_CONTENT_TYPE = "application/json"
 CONTAINER_LOG_LEVEL = "20"  # logging.INFO
@@ -33,7 +33,8 @@ def serving_environment(settings: Settings, code_uri: str, region: str, job_name
         "SAGEMAKER_SUBMIT_DIRECTORY": code_uri,
         "SAGEMAKER_REGION": region,
         "SAGEMAKER_CONTAINER_LOG_LEVEL": CONTAINER_LOG_LEVEL,
-        # Serverless: one worker, one model copy (FACTS §1).
+        # Serverless: one worker, one model copy, as the Serverless Inference guide recommends
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html).
         "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
         "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": JSON_CONTENT_TYPE,
         "MLOPS_CAPTURE_PERCENT": str(settings.data_capture_sampling_percentage),

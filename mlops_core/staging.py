@@ -19,13 +19,11 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from mlops_core.import_graph import PROJECT_ROOT, import_closure, module_file, package_modules
+
 _SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
 SOURCEDIR_ARCHIVE = "sourcedir.tar.gz"
-
-# The pure-Python modules of `monitoring/` that the handlers import (no numpy, duckdb or rich).
-LAMBDA_MONITORING_MODULES = ("__init__", "metrics", "capture", "baseline", "drift_stats", "drift_query", "drift_report")
 
 
 def source_files(root: Path, patterns: Iterable[str] = ("**/*",)) -> list[Path]:
@@ -74,25 +72,16 @@ def _copy_files(files: Mapping[str, Path]) -> Callable[[Path], None]:
     return build
 
 
-def lambda_bundle() -> Path:
-    """The directory asset shared by our Lambda handlers: the handlers plus the pure packages they call.
+def lambda_bundle(entry_package: str) -> Path:
+    """The directory asset shared by our Lambda handlers: every module that importing `entry_package` runs.
 
-    Handlers import `monitoring`, `mlops_stacks.settings` and `model_code.failure_reason`; none imports
-    aws_cdk, numpy or duckdb at module level, so the bundle needs no layer and no Docker bundling.
+    The bundle follows the imports (`mlops_core.import_graph`), so a module a handler starts to
+    import is bundled with it. None of them imports aws_cdk, numpy or duckdb (tests/test_layers.py),
+    so the bundle needs no layer and no Docker bundling. Python modules only: no data files.
     """
-    paths = source_files(
-        PROJECT_ROOT,
-        (
-            "mlops_stacks/__init__.py",
-            "mlops_stacks/settings.py",
-            "mlops_stacks/handlers/*.py",
-            # The TrainingRun finds train.py's failure reason in the job's log the way train.py writes it.
-            "model_code/__init__.py",
-            "model_code/failure_reason.py",
-        ),
-    )
-    paths += [PROJECT_ROOT / "monitoring" / f"{name}.py" for name in LAMBDA_MONITORING_MODULES]
-    files = {path.relative_to(PROJECT_ROOT).as_posix(): path for path in paths}
+    modules = import_closure(package_modules(entry_package, PROJECT_ROOT), PROJECT_ROOT)
+    paths = [module_file(module, PROJECT_ROOT) for module in modules]
+    files = {path.relative_to(PROJECT_ROOT).as_posix(): path for path in paths if path is not None}
     return _published("lambda", content_hash(files), _copy_files(files))
 
 
@@ -123,20 +112,16 @@ def sourcedir() -> tuple[Path, str]:
     return _published("sourcedir", digest, build), digest
 
 
-def training_data(data_path: str | None, label_column: str, rows: int, seed: int) -> tuple[Path, str, list[str]]:
+def training_data(write_files: Callable[[Path], None]) -> tuple[Path, str, list[str]]:
     """The training data as SageMaker channels (`train/` with the schema, `validation/`).
 
-    Synthetic data when `data_path` is unset, else the user's CSV after the same validation.
-    Returns the directory, its content hash and the feature names in schema order.
+    `write_files` writes `train.csv`, `validation.csv` and `schema.json` into the directory it is
+    given (the `dataset` package does, for synthetic data or the user's CSV). Returns the
+    directory, its content hash and the feature names in schema order.
     """
-    import dataset
-
     with tempfile.TemporaryDirectory() as scratch:
         produced = Path(scratch) / "out"
-        if data_path is None:
-            dataset.write_dataset(produced, rows=rows, seed=seed)
-        else:
-            dataset.prepare_user_csv(Path(data_path), label_column=label_column, out_dir=produced, seed=seed)
+        write_files(produced)
         files = {
             "train/train.csv": produced / "train.csv",
             "train/schema.json": produced / "schema.json",

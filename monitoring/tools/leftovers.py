@@ -20,8 +20,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mlops_stacks.handlers.registration import VERSIONED
-from mlops_stacks.naming import ENDPOINT_LOG_GROUP_PREFIX, TRAINING_LOG_GROUP
+from mlops_core.model_registry import VERSIONED
+from mlops_core.naming import ENDPOINT_LOG_GROUP_PREFIX, TRAINING_LOG_GROUP
 
 PROJECT_TAG = "project"
 IGNORED = (

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
+from model_code.number_syntax import is_finite_number
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -221,7 +223,7 @@ def _parse_json_answer(body: bytes) -> list[tuple[float, int]]:
         raise ValueError('expected {"predictions": [...]}')
     pairs = []
     for item in predictions:
-        if not isinstance(item, dict) or not _is_number(item.get("score")) or item.get("label") not in (0, 1):
+        if not isinstance(item, dict) or not is_finite_number(item.get("score")) or item.get("label") not in (0, 1):
             raise ValueError('every prediction must be {"score": number, "label": 0 or 1}')
         pairs.append((float(item["score"]), int(item["label"])))
     return pairs
@@ -235,10 +237,6 @@ def _parse_csv_answer(body: bytes) -> list[tuple[float, int]]:
             raise ValueError(f"line {number} is not `score,label`")
         pairs.append((float(score), int(label)))
     return pairs
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 # --- the check -------------------------------------------------------------------------------------------

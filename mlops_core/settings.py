@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from model_code.number_syntax import is_finite_number, is_json_number, parse_number, parse_whole_number
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
@@ -46,10 +47,6 @@ SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
 MAX_TRAINING_RUNTIME_MINUTES = 50
 # numpy's generators take seeds from 0; 2**32 - 1 keeps a seed a plain 32-bit number.
 MAX_SEED = 2**32 - 1
-# The number syntax of model_code/number_syntax.py (plain ASCII decimals). A copy, because the
-# Lambda bundle that imports this module carries no model_code; a test keeps the two equal.
-NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
 
 DEFAULT_HYPERPARAMETERS: dict[str, str] = {
     "max_depth": "4",
@@ -235,24 +232,18 @@ def _coerce(name: str, type_name: Any, raw: Any) -> Any:
 
 
 def _number(raw: Any, *, whole: bool) -> int | float:
-    """A JSON number, or text in plain ASCII decimal notation; finite; whole when `whole`."""
+    """A finite JSON number, or text in the data files' syntax (model_code.number_syntax); whole when `whole`."""
     if isinstance(raw, str):
-        if (WHOLE_NUMBER if whole else NUMBER).fullmatch(raw) is None:
-            raise ValueError("not a whole number in ASCII digits" if whole else "not a plain decimal number")
-        return int(raw) if whole else _finite(float(raw))
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return parse_whole_number(raw) if whole else parse_number(raw)
+    if not is_json_number(raw):
         raise ValueError("not a number")
     if whole:
         if isinstance(raw, float) and not raw.is_integer():
             raise ValueError("not a whole number")
         return int(raw)
-    return _finite(float(raw))
-
-
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
+    if not is_finite_number(raw):
         raise ValueError("not a finite number")
-    return value
+    return float(raw)
 
 
 def _fail(name: str, allowed: str, value: Any) -> None:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from model_code.number_syntax import is_finite_number
+
 APPROVED = "Approved"
 REJECTED = "Rejected"
 
@@ -24,11 +26,10 @@ class GateDecision:
 
 
 def validation_auc(evaluation: Mapping[str, Any]) -> float | None:
-    """validation.auc of evaluation.json, or None when it is missing or not a number."""
+    """validation.auc of evaluation.json, or None when it is missing or not a finite number."""
     validation = evaluation.get("validation")
     auc = validation.get("auc") if isinstance(validation, Mapping) else None
-    # bool is an int to Python, but `true` is no AUC.
-    return float(auc) if isinstance(auc, int | float) and not isinstance(auc, bool) else None
+    return float(auc) if is_finite_number(auc) else None
 
 
 def quality_gate(evaluation: Mapping[str, Any], min_validation_auc: float) -> GateDecision:

@@ -11,8 +11,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from monitoring.health import ALARM, IN_SERVICE, HealthReport, Series
-from monitoring.html_report import Card, Cell, HtmlReport
+from monitoring.tools.health.alarms import ALARM
+from monitoring.tools.health.deployment import IN_SERVICE
+from monitoring.tools.health.endpoint_metrics import Series
+from monitoring.tools.health.report import HealthReport
+from monitoring.tools.html_report import Card, Cell, HtmlReport
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -1,0 +1,24 @@
+"""What a TrainingRun tells CloudFormation when it fails: its two errors, and text cut to the limits."""
+
+from __future__ import annotations
+
+
+class TrainingRunError(RuntimeError):
+    """The run cannot succeed as configured; the message says what happened and what to do."""
+
+
+class PropertyError(ValueError):
+    """A resource property is missing or malformed; the message names it."""
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut `text` to `limit` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def truncate_utf8(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` UTF-8 bytes (response limits count bytes, not characters)."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[: limit - len("…".encode())].decode(errors="ignore") + "…"
