@@ -19,6 +19,7 @@ from mlops_stacks.handlers.training_run.errors import PropertyError, TrainingRun
 from mlops_stacks.handlers.training_run.jobs import training_job_request
 from mlops_stacks.handlers.training_run.properties import TrainingRunProperties, default_job_name_prefix
 from mlops_stacks.handlers.training_run.versions import (
+    VersionRequest,
     description_text,
     metadata_value,
     model_package_request,
@@ -355,17 +356,24 @@ def test_a_description_is_one_line_within_1024_characters() -> None:
 
 
 def test_the_model_package_request_carries_digests_of_the_files_it_points_to() -> None:
-    props = parse()
     evaluation = b'{"validation": {"auc": 0.8123}}'
     files = RegistryFiles(evaluation=evaluation, baseline=BASELINE_BYTES)
-
-    request = model_package_request(
-        props,
+    decision = quality_gate(json.loads(evaluation), 0.75)
+    version = VersionRequest(
+        group="churn-models",
+        job_name=JOB,
+        image="141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.0-5",
         model_data_url=f"s3://bucket/models/{JOB}/output/model.tar.gz",
-        files=files,
-        decision=quality_gate(json.loads(evaluation), 0.75),
-        key="k",
+        serving_environment=ENVIRONMENT,
+        min_validation_auc=0.75,
+        evaluation_uri=f"s3://bucket/registry/{JOB}/evaluation.json",
+        baseline_uri=f"s3://bucket/registry/{JOB}/baseline.json",
+        decision=decision,
+        status=decision.status,
+        training_run="0a1b2c3d",
     )
+
+    request = model_package_request(version, files, key="k")
 
     statistics = request["ModelMetrics"]["ModelQuality"]["Statistics"]
     assert statistics["ContentDigest"] == "sha256:" + hashlib.sha256(evaluation).hexdigest()
@@ -374,6 +382,7 @@ def test_the_model_package_request_carries_digests_of_the_files_it_points_to() -
     assert request["ModelApprovalStatus"] == "Approved"
     assert request["CustomerMetadataProperties"]["validation_auc"] == "0.8123"
     assert request["ModelPackageDescription"] == f"Training job {JOB}: validation AUC 0.8123 >= 0.7500"
+    assert request["CustomerMetadataProperties"]["training_run"] == "0a1b2c3d"
 
 
 # --- quality gate ----------------------------------------------------------------------------------

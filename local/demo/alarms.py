@@ -37,11 +37,11 @@ def rule_dimensions(rule: AlarmRule, endpoint_name: str) -> list[dict[str, str]]
 
 def create_alarms(cloudwatch: Any, settings: Settings, topic_arn: str) -> dict[str, str]:
     """One CloudWatch alarm per rule, shaped as the observability stack builds it (moto never evaluates them)."""
-    from monitoring.alarm_rules import alarm_rules
+    from monitoring.alarm_rules import alarm_name, alarm_rules
 
     names = {}
     for rule in alarm_rules(settings):
-        name = settings.name(rule.id)
+        name = alarm_name(settings, rule)
         cloudwatch.put_metric_alarm(
             AlarmName=name,
             AlarmDescription=rule.description,

@@ -1,64 +1,51 @@
-"""Step 3: storage, registry and alerting on moto; the version is registered by the TrainingRun's own functions."""
+"""Step 3: storage, registry and alerting on moto; the version is registered by the training pipeline's code."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from local.demo.alarms import create_alarms
 from local.demo.emulator import DEMO_REGION, AwsEmulator
 from local.demo.results import Registration, TrainedModel
 from local.demo.steps import DemoError
 from mlops_core import naming
-from mlops_core.sagemaker_inputs import project_tags, serving_environment, training_hyperparameters
+from mlops_core.quality_gate import APPROVED
+from mlops_core.sagemaker_inputs import serving_environment, training_hyperparameters, training_job_request
 from mlops_core.settings import Settings
 
 
-def training_run_properties(
+def training_job(
     settings: Settings, trained: TrainedModel, *, bucket: str, role_arn: str, region: str, code_uri: str
-) -> dict[str, str]:
-    """The TrainingRun custom resource's properties as CloudFormation would pass them, with local values."""
+) -> dict[str, Any]:
+    """The CreateTrainingJob request the training pipeline's Train state sends, with local values."""
     from model_code.metric_definitions import METRIC_DEFINITIONS
 
     data_prefix = f"s3://{bucket}/{naming.DATA_PREFIX}/{trained.data_hash[:16]}"
-    hyperparameters = training_hyperparameters(settings, code_uri, region)
-    serving = serving_environment(settings, code_uri, region, trained.job_name)
-    return {
-        "JobName": trained.job_name,
-        "RoleArn": role_arn,
-        "TrainingImage": naming.xgboost_image_uri(region),
-        "InstanceType": settings.training_instance_type,
-        "VolumeSizeGB": str(naming.TRAINING_VOLUME_GB),
-        "MaxRuntimeSeconds": str(settings.training_max_runtime_minutes * 60),
-        "DeadlineSeconds": str(naming.DEADLINE_SECONDS),
-        "HyperParameters": json.dumps(hyperparameters),
-        "MetricDefinitions": json.dumps(METRIC_DEFINITIONS),
-        "TrainChannelUri": f"{data_prefix}/train/",
-        "ValidationChannelUri": f"{data_prefix}/validation/",
-        "OutputPath": f"s3://{bucket}/{naming.MODELS_PREFIX}",
-        "ModelPackageGroupName": settings.model_package_group_name,
-        "MinValidationAuc": str(settings.min_validation_auc),
-        "ServingEnvironment": json.dumps(serving),
-        "ArtifactBucket": bucket,
-        "ArtifactPrefix": naming.REGISTRY_PREFIX,
-        "Tags": json.dumps(project_tags(settings), sort_keys=True),
-    }
+    return training_job_request(
+        settings,
+        job_name=trained.job_name,
+        role_arn=role_arn,
+        image=naming.xgboost_image_uri(region),
+        hyperparameters=training_hyperparameters(settings, code_uri, region),
+        metric_definitions=METRIC_DEFINITIONS,
+        train_uri=f"{data_prefix}/train/",
+        validation_uri=f"{data_prefix}/validation/",
+        output_path=f"s3://{bucket}/{naming.MODELS_PREFIX}",
+    )
 
 
 def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) -> Registration:
-    """Storage, registry and alerting on moto; the version is registered by the TrainingRun's functions.
+    """Storage, registry and alerting on moto; the version is registered by the pipeline's registration code.
 
     The job record comes from CreateTrainingJob (moto completes it at once and writes nothing); the
     local job's model.tar.gz goes where SageMaker would upload it, `<OutputPath>/<job>/output/`.
     """
     from mlops_core.aws import split_s3_uri
-    from mlops_stacks.handlers.training_run.artifacts import (
-        artifact_exists,
-        publish_registry_files,
-        read_registry_files,
-    )
-    from mlops_stacks.handlers.training_run.jobs import start_training_job
-    from mlops_stacks.handlers.training_run.properties import TrainingRunProperties
-    from mlops_stacks.handlers.training_run.versions import is_approved, register_model_version
+    from mlops_stacks.handlers.training_run.artifacts import artifact_exists
+    from mlops_stacks.handlers.training_run.properties import EVALUATION_FILE
+    from mlops_stacks.handlers.training_run.registration import RegistrationConfig, register_job_model
+    from monitoring.baseline import BASELINE_FILE
 
     s3, sagemaker, iam = aws.client("s3"), aws.client("sagemaker"), aws.client("iam")
     account = aws.client("sts").get_caller_identity()["Account"]
@@ -88,29 +75,28 @@ def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) 
         ModelPackageGroupName=group,
         ModelPackageGroupDescription=f"Model versions of {settings.project_name}, gated on validation AUC",
     )
-    raw = training_run_properties(
-        settings, trained, bucket=bucket, role_arn=role_arn, region=DEMO_REGION, code_uri=f"s3://{bucket}/{code_key}"
+    code_uri = f"s3://{bucket}/{code_key}"
+    sagemaker.create_training_job(
+        **training_job(settings, trained, bucket=bucket, role_arn=role_arn, region=DEMO_REGION, code_uri=code_uri)
     )
-    props = TrainingRunProperties.from_resource_properties(raw)
-    job, _ = start_training_job(sagemaker, props)
+    job = sagemaker.describe_training_job(TrainingJobName=trained.job_name)
     model_data_url = job["ModelArtifacts"]["S3ModelArtifacts"]
     s3.upload_file(str(trained.result.model_tar), *split_s3_uri(model_data_url))
     if not artifact_exists(s3, model_data_url):
         raise DemoError(f"the artifact {model_data_url} is not in the bucket after its upload")
-    # From here on, the TrainingRun's isComplete sequence once the job has completed.
-    files = read_registry_files(s3, model_data_url)
-    files.baseline_json()
-    publish_registry_files(s3, props, files)
-    package = register_model_version(
-        sagemaker,
-        props,
-        model_data_url=model_data_url,
-        files=files,
-        decision=trained.decision,
-        job_created=job["CreationTime"],
+    # From here on, the training pipeline's registration step once Train has succeeded.
+    config = RegistrationConfig(
+        group=group,
+        image=naming.xgboost_image_uri(DEMO_REGION),
+        serving_environment=serving_environment(settings, code_uri, DEMO_REGION),
+        min_validation_auc=settings.min_validation_auc,
+        approval_mode=settings.approval_mode,
+        artifact_bucket=bucket,
     )
-    if not is_approved(package):
-        raise DemoError(f"model package {package['ModelPackageArn']} is {package.get('ModelApprovalStatus')}")
+    version = register_job_model(sagemaker, s3, config, trained.job_name)
+    if version.status != APPROVED:
+        raise DemoError(f"model package {version.arn} is {version.status}: {version.reason}")
+    package = sagemaker.describe_model_package(ModelPackageName=version.arn)
 
     sns, sqs = aws.client("sns"), aws.client("sqs")
     topic_arn = sns.create_topic(Name=settings.name("alerts"))["TopicArn"]
@@ -127,8 +113,8 @@ def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) 
         role_arn=role_arn,
         package=package,
         model_data_url=model_data_url,
-        baseline_uri=props.baseline_uri,
-        evaluation_uri=props.evaluation_uri,
+        baseline_uri=config.registry_uri(trained.job_name, BASELINE_FILE),
+        evaluation_uri=config.registry_uri(trained.job_name, EVALUATION_FILE),
         topic_arn=topic_arn,
         queue_url=queue_url,
         alarm_names=alarm_names,

@@ -28,7 +28,7 @@ from mlops_core.naming import (
     TRAINING_VOLUME_GB,
     training_job_name,
 )
-from mlops_core.sagemaker_inputs import project_tags, serving_environment, training_hyperparameters
+from mlops_core.sagemaker_inputs import project_tags, serving_environment, training_hyperparameters, with_model_id
 from mlops_core.settings import Settings
 from mlops_stacks.constructs.python_function import PythonFunction, ignore_redundant_depends_on, retention
 from mlops_stacks.xgboost_image import xgboost_image_uri
@@ -66,7 +66,7 @@ class TrainingRun(Construct):
         ).hexdigest()[:16]
         image = xgboost_image_uri(stack)
         hyperparameters = training_hyperparameters(settings, sourcedir_uri, Aws.REGION)
-        serving = serving_environment(settings, sourcedir_uri, Aws.REGION, self.job_name)
+        serving = with_model_id(serving_environment(settings, sourcedir_uri, Aws.REGION), self.job_name)
         tags = project_tags(settings)
 
         handler_args = {"log_retention_days": settings.log_retention_days, "timeout": Duration.minutes(2)}

@@ -24,7 +24,7 @@ from mlops_stacks.handlers.training_run.jobs import (
 )
 from mlops_stacks.handlers.training_run.log_streams import JobLogTail, job_log_tail, sagemaker_reason
 from mlops_stacks.handlers.training_run.properties import TrainingRunProperties, physical_resource_id
-from mlops_stacks.handlers.training_run.versions import is_approved, register_model_version
+from mlops_stacks.handlers.training_run.versions import VersionRequest, is_approved, register_model_version
 
 logger = logging.getLogger(__name__)
 
@@ -97,16 +97,21 @@ def check(event: dict[str, Any], clients: TrainingRunClients) -> dict[str, Any]:
     evaluation = files.evaluation_json()
     # The drift job reads this baseline hours later: a bad one fails the deploy now, naming the field.
     files.baseline_json()
-    publish_registry_files(s3, props, files)
+    publish_registry_files(s3, props.evaluation_uri, props.baseline_uri, files)
     decision = quality_gate(evaluation, props.min_validation_auc)
-    package = register_model_version(
-        sagemaker,
-        props,
+    request = VersionRequest(
+        group=props.model_package_group_name,
+        job_name=props.job_name,
+        image=props.training_image,
         model_data_url=model_data_url,
-        files=files,
+        serving_environment=props.serving_environment,
+        min_validation_auc=props.min_validation_auc,
+        evaluation_uri=props.evaluation_uri,
+        baseline_uri=props.baseline_uri,
         decision=decision,
-        job_created=job["CreationTime"],
+        status=decision.status,
     )
+    package = register_model_version(sagemaker, request, files, job_created=job["CreationTime"])
     return _registered(props, package, decision.reason, model_data_url, validation_auc(evaluation))
 
 

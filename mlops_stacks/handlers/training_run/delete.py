@@ -1,6 +1,9 @@
 """Delete: stop this project's running jobs, delete the group's versions, then the jobs' log streams.
 
-Unless `RetainVersions` is "true". `is_complete` then waits, within DELETE_WAIT_SECONDS, for the
+"This project's jobs" are the in-progress jobs whose name starts with `JobNamePrefix` (or the
+`JobName`'s, up to its last hyphen) and that write to `OutputPath` (our bucket): the output path
+keeps another stage's jobs with the same prefix out. The versions stay when `RetainVersions` is
+"true". `delete_complete` then waits, within DELETE_WAIT_SECONDS, for the
 jobs to leave Stopping and for the versions to leave Deleting (DeleteModelPackage is asynchronous,
 and DeleteModelPackageGroup fails while a version is listed). Delete never fails on something
 already gone, and never holds a destroy up.
@@ -61,7 +64,9 @@ class _DeleteScope:
     def from_resource_properties(cls, raw: Mapping[str, Any]) -> _DeleteScope:
         """Read the properties Delete needs; an unusable one turns its cleanup step off, never fails."""
         job_name = str(raw.get("JobName") or "")
-        valid_job = bool(JOB_NAME_PATTERN.match(job_name))
+        if not JOB_NAME_PATTERN.match(job_name):
+            job_name = ""
+        prefix = str(raw.get("JobNamePrefix") or (default_job_name_prefix(job_name) if job_name else ""))
         try:
             retain = flag_property(raw, "RetainVersions", default=False)
         except PropertyError as err:
@@ -69,8 +74,8 @@ class _DeleteScope:
             logger.warning("%s; deleting the versions", err)
             retain = False
         return cls(
-            job_name=job_name if valid_job else "",
-            job_name_prefix=str(raw.get("JobNamePrefix") or default_job_name_prefix(job_name)) if valid_job else "",
+            job_name=job_name,
+            job_name_prefix=prefix if JOB_NAME_PATTERN.match(prefix.rstrip("-")) else "",
             group=str(raw.get("ModelPackageGroupName") or ""),
             output_path=str(raw.get("OutputPath") or "").rstrip("/"),
             retain_versions=retain,
@@ -88,8 +93,8 @@ def delete(event: dict[str, Any], clients: TrainingRunClients) -> dict[str, Any]
         job = describe_job(sagemaker, scope.job_name)
         if job and job["TrainingJobStatus"] == "InProgress":
             running.add(scope.job_name)
-        if scope.output_path:
-            running.update(project_jobs_in_progress(sagemaker, scope.job_name_prefix, scope.output_path))
+    if scope.job_name_prefix and scope.output_path:
+        running.update(project_jobs_in_progress(sagemaker, scope.job_name_prefix, scope.output_path))
     stopping = [name for name in sorted(running) if stop_job(sagemaker, name)]
     if scope.retain_versions:
         logger.info("delete: stopping %s, keeping the versions of %s (RetainVersions)", stopping, scope.group)
