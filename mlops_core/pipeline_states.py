@@ -24,7 +24,7 @@ WAIT_FOR_DECISION = "Wait for a decision"
 READ_APPROVAL = "Read approval status"
 DECIDED = "Decided?"
 COUNT_WAIT = "Count the wait"
-# Failures: each sets `$.error` ({Error, Cause}, the shape a Catch gives) and goes to the sink.
+# Failures: each sets `$.error` ({Error, Cause}, the shape a Catch gives) and goes to the notification.
 EXPLAIN_FAILURE = "Explain the failure"
 REJECTED_BY_GATE = "Rejected by the gate"
 REJECTED_BY_PERSON = "Rejected by a person"
@@ -74,7 +74,8 @@ REVERTED = "Reverted?"
 UPDATE_REFUSED = "Update refused"
 REJECT_VERSION = "Reject the version"
 ENDPOINT_FAILED = "Endpoint failed"
-NOT_CONFIRMED = "Not confirmed"
+# A bake or a confirmation that did not pass: its reason becomes the run's error.
+NOT_PASSED = "Not passed"
 NOTIFY_NOT_DEPLOYED = "Notify: not deployed"
 NOT_DEPLOYED = "Not deployed"
 
@@ -110,6 +111,7 @@ DEPLOYMENT_ROLLBACK_PATH = (
     DESCRIBE_REVERT,
     REVERTED,
     REJECT_VERSION,
+    NOT_PASSED,
     NOTIFY_NOT_DEPLOYED,
     SIGNAL_FAILURE_CHOICE,
     SIGNAL_FAILURE,

@@ -11,9 +11,11 @@ from typing import Any
 
 from mlops_core.model_registry import VERSIONED, approved_versions
 from mlops_core.quality_gate import APPROVED, REJECTED
-from mlops_stacks.handlers.training_run.versions import description_text
+from mlops_stacks.handlers.training_run.versions import TRAINING_RUN_KEY, description_text
 
 DECISIONS = (APPROVED, REJECTED)
+# How far back a deploy looks for the version its own training run registered (newest first).
+RUN_LOOKBACK_VERSIONS = 50
 
 
 class UnknownVersion(LookupError):
@@ -56,3 +58,16 @@ def set_approval(sagemaker: Any, group: str, version: int, status: str, reason: 
     request = approval_request(versions[version], status, reason)
     sagemaker.update_model_package(**request)
     return request
+
+
+def version_of_run(sagemaker: Any, group: str, training_run: str) -> dict[str, Any] | None:
+    """The version that training run `training_run` registered (its metadata says so), described; None if none."""
+    pages = sagemaker.get_paginator("list_model_packages").paginate(
+        ModelPackageGroupName=group, ModelPackageType=VERSIONED, SortBy="CreationTime", SortOrder="Descending"
+    )
+    summaries = (summary for page in pages for summary in page.get("ModelPackageSummaryList", []))
+    for _, summary in zip(range(RUN_LOOKBACK_VERSIONS), summaries, strict=False):
+        package = sagemaker.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+        if package.get("CustomerMetadataProperties", {}).get(TRAINING_RUN_KEY) == training_run:
+            return package
+    return None
