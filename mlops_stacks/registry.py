@@ -119,7 +119,7 @@ class RegistryStack(Stack):
                     actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"], resources=[jobs]
                 ),
                 iam.PolicyStatement(
-                    actions=["sagemaker:DescribeModelPackage", "sagemaker:DeleteModelPackage"],
+                    actions=["sagemaker:DeleteModelPackage"],
                     resources=[arn(self, "sagemaker", f"model-package/{group}/*")],
                 ),
                 # List calls have no resource-level permissions.
