@@ -18,9 +18,11 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 
 
-def definitions(templates: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def definitions(
+    templates: dict[str, dict[str, Any]], account: str = ACCOUNT, region: str = REGION
+) -> dict[str, dict[str, Any]]:
     """Each state machine's definition by its name (`<project>-training`, `<project>-deployment`)."""
-    resolver = Resolver(templates, ACCOUNT, REGION)
+    resolver = Resolver(templates, account, region)
     found = {}
     for stack, template in templates.items():
         for resource in template["Resources"].values():

@@ -27,6 +27,7 @@ from monitoring.metrics import DRIFT_NAMESPACE
 from .boto3_calls import boto3_calls
 from .conftest import CONCRETE_ACCOUNT, CONCRETE_REGION, Synthesized
 from .iam_policies import PARTITION, ResolvedPolicy, Resolver
+from .state_machines import definitions, tasks
 
 TRUST = "AssumeRolePolicyDocument"
 
@@ -549,3 +550,90 @@ def test_the_execution_role_cannot_create_the_endpoints_log_group(
     # It still writes there, and SageMaker may still create its shared training log group.
     assert allows(statements, Permission("logs:PutLogEvents", f"{endpoint_group}:log-stream:AllTraffic/abc"))
     assert allows(statements, Permission("logs:CreateLogGroup", _training_log(names)))
+
+
+# --- every task of each pipeline has its permission ----------------------------------------------
+
+
+def _task_needs(n: Names, state: dict[str, Any], key_arn: str) -> list[Permission]:
+    """What Step Functions needs to run one task state (the service integrations' IAM pages say which)."""
+    resource, parameters = state["Resource"], state.get("Parameters", {})
+    if ":lambda:" in resource and ":function:" in resource:
+        return [Permission("lambda:InvokeFunction", resource)]
+    integration = resource.split(":::", 1)[1]
+    endpoint = n.arn("sagemaker", f"endpoint/{n.endpoint}")
+    config = n.arn("sagemaker", f"endpoint-config/{n.project}-v3-0a1b2c3d")
+    version = n.arn("sagemaker", f"model-package/{n.group}/3")
+    job = n.arn("sagemaker", f"training-job/{n.job}")
+    # https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html (the `.sync` pattern's rule too)
+    sync_rule = n.arn("events", "rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule")
+    needs = {
+        "sns:publish": [
+            Permission("sns:Publish", parameters.get("TopicArn", "")),
+            Permission("kms:GenerateDataKey", key_arn),
+            Permission("kms:Decrypt", key_arn),
+        ],
+        "sagemaker:createTrainingJob.sync": [
+            Permission("sagemaker:CreateTrainingJob", job),
+            Permission("sagemaker:AddTags", job),
+            Permission("sagemaker:DescribeTrainingJob", job),
+            Permission("sagemaker:StopTrainingJob", job),
+            Permission(
+                "iam:PassRole", str(parameters.get("RoleArn")), {"iam:PassedToService": "sagemaker.amazonaws.com"}
+            ),
+            *(Permission(f"events:{a}", sync_rule) for a in ("PutTargets", "PutRule", "DescribeRule")),
+        ],
+        "aws-sdk:sagemaker:describeModelPackage": [Permission("sagemaker:DescribeModelPackage", version)],
+        "aws-sdk:sagemaker:describeEndpoint": [Permission("sagemaker:DescribeEndpoint", endpoint)],
+        "sagemaker:createEndpoint": [
+            Permission("sagemaker:CreateEndpoint", endpoint),
+            Permission("sagemaker:CreateEndpoint", config),
+            Permission("sagemaker:AddTags", endpoint),
+        ],
+        "sagemaker:updateEndpoint": [
+            Permission("sagemaker:UpdateEndpoint", endpoint),
+            Permission("sagemaker:UpdateEndpoint", config),
+        ],
+        "aws-sdk:sagemaker:updateModelPackage": [
+            Permission(
+                "sagemaker:UpdateModelPackage",
+                version,
+                {"sagemaker:ModelApprovalStatus": str(parameters.get("ModelApprovalStatus"))},
+            )
+        ],
+    }
+    return needs.get(integration, [Permission(f"unknown:{integration}", resource)])
+
+
+def test_every_task_of_each_pipeline_is_allowed_by_the_state_machines_own_role(
+    concrete_synthesized: Synthesized, resolver: Resolver
+) -> None:
+    names = _names(concrete_synthesized, resolver)
+    storage = concrete_synthesized.stacks.storage
+    key_arn = resolver.arn(storage.stack_name, storage.get_logical_id(storage.topic_key.node.default_child))
+    machines = definitions(concrete_synthesized.templates, CONCRETE_ACCOUNT, CONCRETE_REGION)
+    missing, checked = [], 0
+    for stack, template in concrete_synthesized.templates.items():
+        for resource in template["Resources"].values():
+            if resource["Type"] != "AWS::StepFunctions::StateMachine":
+                continue
+            properties = resource["Properties"]
+            statements = _role_statements(resolver, stack, properties["RoleArn"]["Fn::GetAtt"][0])
+            for name, state in tasks(machines[properties["StateMachineName"]]):
+                checked += 1
+                missing += [f"{name}: {p}" for p in _task_needs(names, state, key_arn) if not allows(statements, p)]
+    assert checked >= 15
+    assert missing == []
+
+
+def test_the_deployment_pipeline_may_only_reject_a_version_never_approve_one(
+    concrete_synthesized: Synthesized, resolver: Resolver
+) -> None:
+    names = _names(concrete_synthesized, resolver)
+    endpoint = concrete_synthesized.stacks.endpoint
+    role = endpoint.get_logical_id(endpoint.deployment.pipeline.role.node.default_child)
+    statements = _role_statements(resolver, endpoint.stack_name, role)
+    version = names.arn("sagemaker", f"model-package/{names.group}/3")
+    key = "sagemaker:ModelApprovalStatus"
+    assert allows(statements, Permission("sagemaker:UpdateModelPackage", version, {key: "Rejected"}))
+    assert not allows(statements, Permission("sagemaker:UpdateModelPackage", version, {key: "Approved"}))
