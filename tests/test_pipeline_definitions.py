@@ -316,3 +316,89 @@ def test_an_approval_or_rejection_in_our_group_starts_the_deployment_pipeline(sy
 
 def test_all_definitions_are_found(synthesized: Synthesized):
     assert sorted(definitions(synthesized.templates)) == ["mlops-showcase-deployment", "mlops-showcase-training"]
+
+
+# --- the approval loop of the real definition on moto's executor ---------------------------------
+# moto runs Pass, Choice, Wait, SNS and SDK tasks of a definition (a port of LocalStack's
+# interpreter); not the `.sync` training task nor Lambda tasks (Docker). So the fragment starts at
+# "Read approval status", everything else unchanged, with a short poll in its input's `run.timing`.
+GROUP = "mlops-showcase-models"
+FRAGMENT_START = states.READ_APPROVAL
+
+
+def _run_fragment(sfn: Any, machine: dict[str, Any], run_input: dict[str, Any], name: str) -> dict[str, Any]:
+    import time
+
+    fragment = {**machine, "StartAt": FRAGMENT_START}
+    arn = sfn.create_state_machine(
+        name=name, definition=json.dumps(fragment), roleArn=f"arn:aws:iam::{ACCOUNT}:role/training-pipeline"
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(run_input))["executionArn"]
+    deadline = time.monotonic() + 60
+    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the fragment did not finish"
+        time.sleep(0.1)
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    return {**described, "entered": entered}
+
+
+@pytest.fixture(scope="module")
+def approval_loop(synthesized: Synthesized) -> Any:
+    """moto with the executor on, the alert topic the definition names, a group with three versions."""
+    import boto3
+    from moto import mock_aws
+
+    machine = definition(synthesized.templates, "training")
+    topic_arn = machine["States"][states.NOTIFY_REGISTERED]["Parameters"]["TopicArn"]
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        clients = {n: boto3.client(n, region_name=REGION) for n in ("sagemaker", "sns", "stepfunctions")}
+        assert clients["sns"].create_topic(Name=topic_arn.rsplit(":", 1)[1])["TopicArn"] == topic_arn
+        clients["sagemaker"].create_model_package_group(ModelPackageGroupName=GROUP)
+        spec = {
+            "Containers": [{"Image": "image", "ModelDataUrl": "s3://bucket/models/job/output/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        }
+        versions = {
+            status: clients["sagemaker"].create_model_package(
+                ModelPackageGroupName=GROUP, InferenceSpecification=spec, ModelApprovalStatus=status
+            )["ModelPackageArn"]
+            for status in (APPROVED, REJECTED, PENDING_MANUAL_APPROVAL)
+        }
+        yield machine, clients["stepfunctions"], versions
+
+
+def _waiting_run(arn: str) -> dict[str, Any]:
+    """A run's state when it starts waiting for a person (no deploy waits on it: no `wait_handle`)."""
+    timing = {"approval_poll_seconds": 1, "approval_polls": 2}
+    return {
+        "run_id": "run-1",
+        "run": {"job_name": "mlops-showcase-0a1b", "timing": timing, "waited": {"polls": 0}},
+        "version": {"arn": arn, "version": int(arn.rsplit("/", 1)[1]), "reason": "validation AUC 0.91 >= 0.75"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "last"),
+    [
+        (APPROVED, "SUCCEEDED", states.REGISTERED),
+        (REJECTED, "FAILED", states.NOT_REGISTERED),
+        (PENDING_MANUAL_APPROVAL, "FAILED", states.NOT_REGISTERED),
+    ],
+)
+def test_the_synthesized_approval_loop_runs_on_motos_executor(approval_loop, status, outcome, last):
+    machine, sfn, versions = approval_loop
+    result = _run_fragment(sfn, machine, _waiting_run(versions[status]), f"approval-{status.lower()}")
+    assert result["status"] == outcome, result
+    assert result["entered"][0] == FRAGMENT_START and result["entered"][-1] == last
+    # no deploy waits on this run: neither tail signals CloudFormation
+    assert states.SIGNAL_SUCCESS not in result["entered"] and states.SIGNAL_FAILURE not in result["entered"]
+    if status == APPROVED:
+        assert states.NOTIFY_REGISTERED in result["entered"]
+    elif status == REJECTED:
+        assert states.REJECTED_BY_PERSON in result["entered"] and result["error"] == "RejectedByPerson"
+    else:
+        # a pending version is polled until the approval wait runs out, then the run fails
+        assert result["entered"].count(states.READ_APPROVAL) == 3
+        assert states.NO_DECISION in result["entered"] and result["error"] == "NoDecision"
