@@ -326,10 +326,12 @@ GROUP = "mlops-showcase-models"
 FRAGMENT_START = states.READ_APPROVAL
 
 
-def _run_fragment(sfn: Any, machine: dict[str, Any], run_input: dict[str, Any], name: str) -> dict[str, Any]:
+def _run_fragment(
+    sfn: Any, machine: dict[str, Any], run_input: dict[str, Any], name: str, start: str = FRAGMENT_START
+) -> dict[str, Any]:
     import time
 
-    fragment = {**machine, "StartAt": FRAGMENT_START}
+    fragment = {**machine, "StartAt": start}
     arn = sfn.create_state_machine(
         name=name, definition=json.dumps(fragment), roleArn=f"arn:aws:iam::{ACCOUNT}:role/training-pipeline"
     )["stateMachineArn"]
@@ -402,3 +404,66 @@ def test_the_synthesized_approval_loop_runs_on_motos_executor(approval_loop, sta
         # a pending version is polled until the approval wait runs out, then the run fails
         assert result["entered"].count(states.READ_APPROVAL) == 3
         assert states.NO_DECISION in result["entered"] and result["error"] == "NoDecision"
+
+
+# --- the refused update of the real deployment definition on moto's executor ---------------------
+def test_an_update_sagemaker_refused_rejects_the_version_notifies_and_fails_on_motos_executor(synthesized):
+    """From "Wait for the endpoint": the endpoint is InService on the previous config, not the plan's new one."""
+    import boto3
+    from moto import mock_aws
+
+    machine = definition(synthesized.templates, "deployment")
+    topic_arn = machine["States"][states.NOTIFY_NOT_DEPLOYED]["Parameters"]["TopicArn"]
+    endpoint = machine["States"][states.DESCRIBE_ENDPOINT]["Parameters"]["EndpointName"]
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sm, sns, sfn = (boto3.client(n, region_name=REGION) for n in ("sagemaker", "sns", "stepfunctions"))
+        sns.create_topic(Name=topic_arn.rsplit(":", 1)[1])
+        sm.create_model_package_group(ModelPackageGroupName=GROUP)
+        spec = {
+            "Containers": [{"Image": "image", "ModelDataUrl": "s3://bucket/models/job/output/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        }
+        target = sm.create_model_package(
+            ModelPackageGroupName=GROUP, InferenceSpecification=spec, ModelApprovalStatus=APPROVED
+        )["ModelPackageArn"]
+        previous = "mlops-showcase-v1-0a1b2c3d"
+        sm.create_model(
+            ModelName=previous,
+            ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/execution",
+            PrimaryContainer={"ModelPackageName": target},
+        )
+        variant = {
+            "VariantName": "AllTraffic",
+            "ModelName": previous,
+            "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1},
+        }
+        sm.create_endpoint_config(EndpointConfigName=previous, ProductionVariants=[variant])
+        sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=previous)
+        run_input = {
+            "run_id": "run-2",
+            "run": {"timing": {"endpoint_poll_seconds": 1, "busy_wait_seconds": 1, "bake_seconds": 1}},
+            "plan": {
+                "action": "update",
+                "target_arn": target,
+                "target_version": 1,
+                "new_config": "mlops-showcase-v2-0a1b2c3d",
+                "previous_config": previous,
+            },
+        }
+        result = _run_fragment(sfn, machine, run_input, "refused-update", start=states.WAIT_FOR_ENDPOINT)
+        assert result["status"] == "FAILED" and result["error"] == "NotDeployed", result
+        assert result["entered"] == [
+            states.WAIT_FOR_ENDPOINT,
+            states.DESCRIBE_ENDPOINT,
+            states.ENDPOINT_READY,
+            states.UPDATE_REFUSED,
+            states.REJECT_VERSION,
+            states.NOT_PASSED,
+            states.NOTIFY_NOT_DEPLOYED,
+            states.SIGNAL_FAILURE_CHOICE,
+            states.NOT_DEPLOYED,
+        ]
+        package = sm.describe_model_package(ModelPackageName=target)
+        assert package["ModelApprovalStatus"] == REJECTED
+        assert f"kept endpoint {endpoint} on {previous}" in package["ApprovalDescription"]
