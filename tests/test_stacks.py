@@ -61,12 +61,11 @@ def _deployer_environment(synthesized) -> dict[str, Any]:
     return function["Environment"]["Variables"]
 
 
-def test_the_endpoint_stack_holds_no_model_config_or_endpoint_the_deployment_pipeline_writes_them(synthesized):
+def test_the_endpoint_stack_holds_the_deployment_pipeline_its_run_and_its_clean_up(synthesized):
+    # that it holds no SageMaker model, config or endpoint: tests/test_pipeline_definitions.py
     template = synthesized.template("endpoint")
-    for kind in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint"):
-        assert not _resources(template, kind), kind
-    assert not _resources(template, "Custom::ApprovedModelPackage")
-    assert len(_resources(template, "AWS::StepFunctions::StateMachine")) == 1
+    for kind in ("AWS::StepFunctions::StateMachine", "Custom::PipelineRun", "Custom::EndpointCleanup"):
+        assert len(_resources(template, kind)) == 1, kind
 
 
 def test_the_deployer_serves_with_the_default_memory_and_concurrency(synthesized):
