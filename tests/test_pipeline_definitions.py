@@ -265,15 +265,14 @@ def _target_input(rule: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]
     return json.loads(text)
 
 
-def _training_arn(app: Synthesized) -> str:
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mlops-showcase-training"
+TRAINING_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mlops-showcase-training"
 
 
 def test_by_default_only_new_labelled_data_retrains(synthesized: Synthesized):
     bucket = bucket_name("mlops-showcase", "data", ACCOUNT, REGION)
     (rule,) = _rules(synthesized, "registry")
     assert rule["EventPattern"] == event_patterns.new_labelled_data(bucket, "labelled")
-    assert rule["Targets"][0]["Arn"] == _training_arn(synthesized)
+    assert rule["Targets"][0]["Arn"] == TRAINING_ARN
     assert _target_input(rule, {"id": "event-1"}) == {
         "trigger": "new-data",
         "run_id": "event-1",
@@ -291,7 +290,7 @@ def test_schedule_and_drift_retrain_when_their_settings_say_so(retrain_all: Synt
     assert drift["EventPattern"] == event_patterns.drift_alarm_fired(drift_alarm_name(_settings(RETRAIN_ALL)))
     assert drift["EventPattern"]["detail"]["state"] == {"value": ["ALARM"]}
     assert _target_input(drift, {"id": "event-3"})["trigger"] == "drift"
-    assert all(r["Targets"][0]["Arn"] == _training_arn(retrain_all) for r in rules)
+    assert all(r["Targets"][0]["Arn"] == TRAINING_ARN for r in rules)
 
 
 def _settings(context: dict[str, str]) -> Any:
