@@ -16,12 +16,9 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.sagemaker.models import sagemaker_backends
 
-from mlops_core import naming
 from mlops_core.naming import TRAINING_LOG_GROUP
 from mlops_core.quality_gate import APPROVED, PENDING_MANUAL_APPROVAL, REJECTED
-from mlops_core.sagemaker_inputs import training_hyperparameters, training_job_request
 from mlops_stacks.handlers.registry_cleanup import (
     ANSWER_RESERVE_SECONDS,
     POLL_SECONDS,
@@ -30,9 +27,8 @@ from mlops_stacks.handlers.registry_cleanup import (
     handler,
 )
 from mlops_stacks.handlers.training_run.clients import TrainingRunClients
-from model_code.metric_definitions import METRIC_DEFINITIONS
 from tests.aws_fixtures import checked_boto3
-from tests.moto_sagemaker import moto_stop_and_delete
+from tests.moto_sagemaker import moto_stop_and_delete, set_job, start_training_job
 from tests.presigned_url import PresignedUrls, presigned_urls
 from tests.rollout_fixtures import GROUP, REGION, SETTINGS, register
 
@@ -89,20 +85,7 @@ def event(aws: Aws, kind: str, props: dict[str, str] | None = None) -> dict[str,
 
 def train(aws: Aws, name: str, status: str, output: str = OUTPUT) -> None:
     """A training job left in `status`, with a log stream as the container leaves one."""
-    code = f"s3://{BUCKET}/code/0a1b/sourcedir.tar.gz"
-    aws.sagemaker.create_training_job(
-        **training_job_request(
-            SETTINGS,
-            job_name=name,
-            role_arn=f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/execution",
-            image=naming.xgboost_image_uri(REGION),
-            hyperparameters=training_hyperparameters(SETTINGS, code, REGION),
-            metric_definitions=METRIC_DEFINITIONS,
-            train_uri=f"s3://{BUCKET}/data/train/",
-            validation_uri=f"s3://{BUCKET}/data/validation/",
-            output_path=output,
-        )
-    )
+    start_training_job(aws.sagemaker, name, bucket=BUCKET, output_path=output)
     set_job(name, status)
     stream = f"{name}/algo-1-1700000000"
     aws.logs.create_log_stream(logGroupName=TRAINING_LOG_GROUP, logStreamName=stream)
@@ -110,11 +93,6 @@ def train(aws: Aws, name: str, status: str, output: str = OUTPUT) -> None:
     aws.logs.put_log_events(
         logGroupName=TRAINING_LOG_GROUP, logStreamName=stream, logEvents=[{"timestamp": now, "message": "[0] auc"}]
     )
-
-
-def set_job(name: str, status: str) -> None:
-    job = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].training_jobs[name]
-    job.training_job_status = job.secondary_status = status
 
 
 def statuses(aws: Aws) -> dict[str, str]:

@@ -17,17 +17,15 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.sagemaker.models import sagemaker_backends
 
 from mlops_core import naming
 from mlops_core.naming import TRAINING_LOG_GROUP
-from mlops_core.sagemaker_inputs import training_hyperparameters, training_job_request
 from mlops_core.settings import Settings
 from mlops_stacks.handlers.training_failure import handler
 from mlops_stacks.handlers.training_run.clients import TrainingRunClients
 from model_code.failure_reason import reason_line
-from model_code.metric_definitions import METRIC_DEFINITIONS
 from tests.aws_fixtures import checked_boto3
+from tests.moto_sagemaker import set_job, start_training_job
 
 REGION = "us-east-1"
 SETTINGS = Settings()
@@ -57,22 +55,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
 def train(aws: Aws, status: str, *, secondary: str = "", failure_reason: str = IMAGE_FAILURE) -> None:
     """The Train state's job, left in `status` as SageMaker would leave it."""
-    code = f"s3://{BUCKET}/code/0a1b/sourcedir.tar.gz"
-    aws.sagemaker.create_training_job(
-        **training_job_request(
-            SETTINGS,
-            job_name=JOB,
-            role_arn=f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/execution",
-            image=naming.xgboost_image_uri(REGION),
-            hyperparameters=training_hyperparameters(SETTINGS, code, REGION),
-            metric_definitions=METRIC_DEFINITIONS,
-            train_uri=f"s3://{BUCKET}/data/train/",
-            validation_uri=f"s3://{BUCKET}/data/validation/",
-            output_path=f"s3://{BUCKET}/models",
-        )
-    )
-    job = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].training_jobs[JOB]
-    job.training_job_status, job.secondary_status, job.failure_reason = status, secondary or status, failure_reason
+    start_training_job(aws.sagemaker, JOB, bucket=BUCKET, output_path=f"s3://{BUCKET}/models")
+    set_job(JOB, status, secondary=secondary, failure_reason=failure_reason)
 
 
 def write_log(aws: Aws, lines: list[str]) -> str:
