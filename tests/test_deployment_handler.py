@@ -340,3 +340,12 @@ def test_the_update_and_revert_requests_built_from_the_plan_are_valid_update_end
             assert stubbed.update_endpoint(**request)["EndpointArn"] == arn
         stub.assert_no_pending_responses()
     assert plan["previous_config"] == serving
+
+
+def test_two_runs_started_in_the_same_millisecond_go_one_after_the_other_by_name(aws: Aws) -> None:
+    serve(aws.sagemaker, SPEC, register(aws.sagemaker, APPROVED))
+    register(aws.sagemaker, APPROVED)
+    first, second = run(aws, "run-a"), run(aws, "run-b", alone=False)
+    second_same_time = {**second, "started": first["started"]}
+    assert prepare(aws, second_same_time)["reason"] == "waiting for the runs before this one: ['run-a']"
+    assert prepare(aws, first)["action"] == UPDATE

@@ -50,14 +50,17 @@ class DeploymentError(RuntimeError):
 
 
 def older_runs(sfn: Any, execution_arn: str, started: datetime) -> list[str]:
-    """Names of this pipeline's running executions that started before this one (they go first)."""
-    machine = execution_arn.replace(":execution:", ":stateMachine:", 1).rsplit(":", 1)[0]
+    """Names of this pipeline's running executions that started before this one (they go first).
+
+    Two runs that started in the same millisecond go in the order of their names.
+    """
+    machine, own_name = execution_arn.replace(":execution:", ":stateMachine:", 1).rsplit(":", 1)
     pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine, statusFilter="RUNNING")
     return sorted(
         item["name"]
         for page in pages
         for item in page["executions"]
-        if item["executionArn"] != execution_arn and item["startDate"] < started
+        if item["executionArn"] != execution_arn and (item["startDate"], item["name"]) < (started, own_name)
     )
 
 
