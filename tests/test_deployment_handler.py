@@ -349,3 +349,36 @@ def test_two_runs_started_in_the_same_millisecond_go_one_after_the_other_by_name
     second_same_time = {**second, "started": first["started"]}
     assert prepare(aws, second_same_time)["reason"] == "waiting for the runs before this one: ['run-a']"
     assert prepare(aws, first)["action"] == UPDATE
+
+
+# --- the rollback path, step by step -------------------------------------------------------------
+
+
+def test_a_failed_bake_reverts_rejects_and_the_rejected_event_then_finds_nothing_to_do(aws: Aws) -> None:
+    alarms = rollout_fixtures.put_guard_alarms(aws.cloudwatch)
+    first = register(aws.sagemaker, APPROVED)
+    previous = serve(aws.sagemaker, SPEC, first)
+    register(aws.sagemaker, APPROVED)
+    state: dict[str, Any] = {"plan": prepare(aws, run(aws, "approved-event"))}
+    serve(aws.sagemaker, SPEC, state["plan"]["target_arn"])  # Update endpoint reached InService
+    time.sleep(0.01)
+    aws.cloudwatch.set_alarm_state(AlarmName=alarms[0], StateValue="ALARM", StateReason="p90 latency 4 s")
+    state["outcome"] = step(aws, "check_bake", state)
+    assert state["outcome"]["passed"] is False
+
+    # Revert endpoint (moto has no UpdateEndpoint: what it leaves), then Reject the version, as the states send it.
+    serve(aws.sagemaker, SPEC, first)
+    aws.sagemaker.update_model_package(
+        ModelPackageArn=state["plan"]["target_arn"],
+        ModelApprovalStatus=REJECTED,
+        ApprovalDescription=state["outcome"]["reason"],
+    )
+    assert aws.sagemaker.describe_endpoint(EndpointName=SPEC.endpoint)["EndpointConfigName"] == previous
+
+    again = prepare(aws, run(aws, "rejected-event"))
+    assert (again["action"], again["target_version"], again["new_config"]) == (NONE, 1, previous)
+    assert step(aws, "confirm", {"plan": again}) == {
+        "passed": True,
+        "reason": f"endpoint {SPEC.endpoint} serves version 1",
+    }
+    assert made(aws) == ([previous], [previous])
