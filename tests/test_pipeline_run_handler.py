@@ -159,6 +159,7 @@ def test_delete_of_an_ended_or_unknown_run_or_of_a_failed_create_succeeds_and_ch
         ({"RunId": "r" * 61}, "resource property `RunId` must be 1-60"),
         ({"Input": "{not json"}, "resource property `Input` is not JSON"),
         ({"Input": "[1, 2]"}, "resource property `Input` must be a JSON object"),
+        ({"WaitHandle": ""}, "resource property `WaitHandle` is required"),
     ],
 )
 def test_a_bad_property_fails_the_deploy_naming_it_and_starts_nothing(
