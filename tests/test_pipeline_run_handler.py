@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
@@ -65,8 +67,8 @@ def properties(aws: Aws, run_id: str = "0a1b2c3d4e5f", handle: str = "handle-1",
     }
 
 
-def request(aws: Aws, kind: str, props: dict[str, Any], physical_id: str | None = None) -> dict[str, Any]:
-    """Send CloudFormation's request to the handler; return the response it PUT."""
+def cfn_event(aws: Aws, kind: str, props: dict[str, Any], physical_id: str | None = None) -> dict[str, Any]:
+    """CloudFormation's request to the resource, answered to the recording server."""
     event: dict[str, Any] = {
         "RequestType": kind,
         "ResponseURL": aws.cfn.url(f"response-{len(aws.cfn.received)}"),
@@ -78,7 +80,12 @@ def request(aws: Aws, kind: str, props: dict[str, Any], physical_id: str | None 
     }
     if physical_id is not None:
         event["PhysicalResourceId"] = physical_id
-    handler(event)
+    return event
+
+
+def request(aws: Aws, kind: str, props: dict[str, Any], physical_id: str | None = None) -> dict[str, Any]:
+    """Send CloudFormation's request to the handler; return the response it PUT."""
+    handler(cfn_event(aws, kind, props, physical_id))
     return aws.cfn.received[-1].json()
 
 
@@ -169,3 +176,32 @@ def test_a_bad_property_fails_the_deploy_naming_it_and_starts_nothing(
     assert response["Status"] == "FAILED"
     assert message in response["Reason"] and "\n" not in response["Reason"]
     assert executions(aws) == []
+
+
+def test_a_stop_that_fails_does_not_hold_a_destroy_up(aws: Aws) -> None:
+    arn = request(aws, "Create", properties(aws))["PhysicalResourceId"]
+    denied = botocore.session.get_session().create_client(
+        "stepfunctions", region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    with Stubber(denied) as stub:
+        stub.add_response("describe_execution", described(aws, arn), {"executionArn": arn})
+        stub.add_client_error(
+            "stop_execution",
+            "AccessDeniedException",
+            "not authorized to perform: states:StopExecution",
+            expected_params={
+                "executionArn": arn,
+                "error": "DeployCancelled",
+                "cause": "its CloudFormation resource was deleted",
+            },
+        )
+        handler(cfn_event(aws, "Delete", properties(aws), arn), None, denied)
+        stub.assert_no_pending_responses()
+    assert aws.cfn.received[-1].json()["Status"] == "SUCCESS"
+
+
+def described(aws: Aws, arn: str) -> dict[str, Any]:
+    """DescribeExecution's answer, as moto gives it (the Stubber checks it against the API model)."""
+    answer = aws.sfn.describe_execution(executionArn=arn)
+    answer.pop("ResponseMetadata")
+    return answer
