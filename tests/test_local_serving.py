@@ -34,7 +34,7 @@ from tests.model_fixtures import (
     validation_features,
     xgboost_scores,
 )
-from tests.processes import cmdline, sessions_ended, snapshot, still_running
+from tests.processes import cmdline, interruptible, sessions_ended, snapshot, still_running
 
 REPO = Path(__file__).resolve().parents[1]
 ROW = csv_body(validation_features(1))
@@ -325,7 +325,9 @@ def mlops_serve(capture_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], 
     command = [sys.executable, "-c", SERVE_SCRIPT, "serve", "--local", "--model", str(trained_model().model_tar)]
     command += ["--port", "0", "--capture-dir", str(capture_dir), "--endpoint-name", SHARED_ENDPOINT]
     command += ["--log-file", str(capture_dir / "serve.log"), *extra]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible
+    )
     assert process.stdout is not None
     banner = process.stdout.readline()
     assert process.stdout.readline() == f"model container log: {capture_dir / 'serve.log'}\n"
