@@ -221,7 +221,13 @@ class SignalledDuringStart(LocalEndpoint):
     """A real endpoint that receives SIGTERM (as `mlops serve` handles it) while it waits for /ping."""
 
     def _wait_until_ready(self, deadline: float) -> None:
-        self.seen = (endpoint_processes(self), self.port, self._scratch)
+        # A child just forked still shows the parent's command line until it execs: wait for it.
+        launched = time.monotonic() + 10
+        processes = endpoint_processes(self)
+        while not any("image_serving" in command for command in processes.values()) and time.monotonic() < launched:
+            time.sleep(0.05)
+            processes = endpoint_processes(self)
+        self.seen = (processes, self.port, self._scratch)
         signal.raise_signal(signal.SIGTERM)
         super()._wait_until_ready(deadline)
 
