@@ -2,7 +2,8 @@
 
 - StopTrainingJob: an InProgress job goes to Stopping (SageMaker then stops it within 120 s);
   any other status is refused with a ValidationException.
-- DeleteModelPackage: the version leaves the group (in AWS after a short Deleting).
+- DeleteModelPackage: the version leaves the group (in AWS after a short Deleting); a version in
+  `SLOW_DELETES` stays listed as Deleting until the test removes it (the call is asynchronous).
 """
 
 from __future__ import annotations
@@ -40,10 +41,18 @@ def _stop_training_job(self: SageMakerResponse) -> EmptyResult:
     return EmptyResult()
 
 
+# Versions whose deletion SageMaker has accepted but not finished.
+SLOW_DELETES: set[str] = set()
+
+
 def _delete_model_package(self: SageMakerResponse) -> EmptyResult:
     name = self._get_param("ModelPackageName")
     backend = self.sagemaker_backend
-    if backend.model_packages.pop(backend.model_package_name_mapping.get(name, name), None) is None:
+    arn = backend.model_package_name_mapping.get(name, name)
+    if arn in SLOW_DELETES and arn in backend.model_packages:
+        backend.model_packages[arn].model_package_status = "Deleting"
+        return EmptyResult()
+    if backend.model_packages.pop(arn, None) is None:
         raise ValidationError(f"Model package {name} does not exist.")
     return EmptyResult()
 
@@ -51,6 +60,7 @@ def _delete_model_package(self: SageMakerResponse) -> EmptyResult:
 @contextmanager
 def moto_stop_and_delete() -> Iterator[None]:
     """Within the block, moto answers StopTrainingJob and DeleteModelPackage."""
+    SLOW_DELETES.clear()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SageMakerResponse, "stop_training_job", _stop_training_job, raising=False)
         patch.setattr(SageMakerResponse, "delete_model_package", _delete_model_package, raising=False)

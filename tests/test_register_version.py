@@ -7,6 +7,7 @@ where SageMaker would, `<OutputPath>/<job>/output/model.tar.gz`.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -15,16 +16,27 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sagemaker.models import sagemaker_backends
 
 from mlops_core import naming
 from mlops_core.quality_gate import APPROVED, PENDING_MANUAL_APPROVAL, REJECTED
-from mlops_core.sagemaker_inputs import serving_environment, training_hyperparameters, training_job_request
+from mlops_core.sagemaker_inputs import (
+    serving_environment,
+    training_hyperparameters,
+    training_job_request,
+    with_model_id,
+)
 from mlops_core.settings import Settings
 from mlops_stacks.handlers.register_version import handler
 from mlops_stacks.handlers.training_run.clients import TrainingRunClients
 from mlops_stacks.handlers.training_run.errors import PropertyError, TrainingRunError
-from mlops_stacks.handlers.training_run.registration import RegistrationConfig, register_job_model
-from mlops_stacks.handlers.training_run.versions import TRAINING_RUN_KEY
+from mlops_stacks.handlers.training_run.registration import (
+    PACKAGE_POLL_SECONDS,
+    PACKAGE_WAIT_SECONDS,
+    RegistrationConfig,
+    register_job_model,
+)
+from mlops_stacks.handlers.training_run.versions import TRAINING_RUN_KEY, registration_key
 from model_code.metric_definitions import METRIC_DEFINITIONS
 from tests.aws_fixtures import checked_boto3, moto_update_model_package_as_documented
 from tests.model_fixtures import archive_bytes
@@ -83,6 +95,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
         yield sagemaker, s3
 
 
+def evaluation_bytes(auc: float) -> bytes:
+    return json.dumps({"validation": {"auc": auc}}).encode()
+
+
 def finish_job(sagemaker: Any, s3: Any, job_name: str = JOB, *, auc: float = 0.91, baseline: Any = None) -> None:
     """The Train state's request on moto, and the artifact SageMaker would upload."""
     sagemaker.create_training_job(
@@ -99,7 +115,7 @@ def finish_job(sagemaker: Any, s3: Any, job_name: str = JOB, *, auc: float = 0.9
         )
     )
     files = {
-        "evaluation.json": json.dumps({"validation": {"auc": auc}}).encode(),
+        "evaluation.json": evaluation_bytes(auc),
         "baseline.json": json.dumps(BASELINE if baseline is None else baseline).encode(),
     }
     s3.put_object(Bucket=BUCKET, Key=f"models/{job_name}/output/model.tar.gz", Body=archive_bytes(files))
@@ -137,14 +153,79 @@ def test_a_model_below_the_gate_is_rejected_in_either_mode(aws: tuple[Any, Any],
     assert version.reason == "validation AUC 0.6000 < 0.7500 (quality gate)"
 
 
-def test_a_retried_registration_finds_its_version_instead_of_registering_another(aws: tuple[Any, Any]) -> None:
+def test_the_version_carries_its_metrics_baseline_and_metadata_and_the_registry_keeps_copies(
+    aws: tuple[Any, Any],
+) -> None:
     sagemaker, s3 = aws
-    finish_job(sagemaker, s3)
+    finish_job(sagemaker, s3, auc=0.912)
+    version = register_job_model(sagemaker, s3, CONFIG, JOB)
+    package = sagemaker.describe_model_package(ModelPackageName=version.arn)
+    evaluation_uri = f"s3://{BUCKET}/registry/{JOB}/evaluation.json"
+    baseline_uri = f"s3://{BUCKET}/registry/{JOB}/baseline.json"
+    statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert (statistics["S3Uri"], statistics["ContentType"]) == (evaluation_uri, "application/json")
+    baseline = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]
+    assert (baseline["S3Uri"], baseline["ContentType"]) == (baseline_uri, "application/json")
+    specification = package["InferenceSpecification"]
+    assert specification["Containers"][0]["Image"] == CONFIG.image
+    assert specification["SupportedContentTypes"] == ["text/csv", "application/json"]
+    assert specification["SupportedResponseMIMETypes"] == ["application/json", "text/csv"]
+    metadata = package["CustomerMetadataProperties"]
+    environment = with_model_id(CONFIG.serving_environment, JOB)
+    assert (metadata["training_job"], metadata["validation_auc"]) == (JOB, "0.912")
+    assert metadata["gate_reason"].startswith("validation AUC 0.9120 ")
+    assert metadata["registration_key"] == registration_key(JOB, environment, CONFIG.min_validation_auc)
+    # CustomerMetadataProperties' pattern: letters, separators, digits and `_.:/=+-@` (API model).
+    alphabet_ok = all(unicodedata.category(c)[0] in "LZN" or c in "_.:/=+-@" for v in metadata.values() for c in v)
+    assert alphabet_ok and all(len(value) <= 256 for value in metadata.values())
+    # The registry's copy of evaluation.json is byte for byte the file the training job wrote.
+    copied = s3.get_object(Bucket=BUCKET, Key=f"registry/{JOB}/evaluation.json")
+    assert copied["Body"].read() == evaluation_bytes(0.912)
+    assert copied["ContentType"] == "application/json"
+
+
+@pytest.mark.parametrize("auc", [0.91, 0.6])
+def test_a_retried_registration_finds_its_version_instead_of_registering_another(
+    aws: tuple[Any, Any], auc: float
+) -> None:
+    sagemaker, s3 = aws
+    finish_job(sagemaker, s3, auc=auc)
     first = register_job_model(sagemaker, s3, CONFIG, JOB)
     again = register_job_model(sagemaker, s3, CONFIG, JOB)
     assert again == first
     listed = sagemaker.list_model_packages(ModelPackageGroupName=CONFIG.group, ModelPackageType="Versioned")
     assert len(listed["ModelPackageSummaryList"]) == 1
+
+
+def test_a_changed_serving_environment_registers_a_new_version_of_the_same_job(aws: tuple[Any, Any]) -> None:
+    sagemaker, s3 = aws
+    finish_job(sagemaker, s3)
+    first = register_job_model(sagemaker, s3, CONFIG, JOB)
+    environment = {**CONFIG.serving_environment, "MLOPS_CAPTURE_PERCENT": "10"}
+    second = register_job_model(sagemaker, s3, replace(CONFIG, serving_environment=environment), JOB)
+    assert (first.version, second.version) == (1, 2)
+    (container,) = sagemaker.describe_model_package(ModelPackageName=second.arn)["InferenceSpecification"]["Containers"]
+    assert container["Environment"]["MLOPS_CAPTURE_PERCENT"] == "10"
+
+
+def test_a_version_sagemaker_is_still_validating_is_waited_for_within_a_limit(aws: tuple[Any, Any]) -> None:
+    sagemaker, s3 = aws
+    finish_job(sagemaker, s3)
+    first = register_job_model(sagemaker, s3, CONFIG, JOB)
+    package = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].model_packages[first.arn]
+    package.model_package_status = "InProgress"
+    waits: list[float] = []
+
+    def validated_after_two_polls(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            package.model_package_status = "Completed"
+
+    assert register_job_model(sagemaker, s3, CONFIG, JOB, sleep=validated_after_two_polls) == first
+    assert waits == [PACKAGE_POLL_SECONDS] * 2
+    package.model_package_status = "InProgress"
+    with pytest.raises(TrainingRunError, match=rf"still InProgress after {PACKAGE_WAIT_SECONDS} s"):
+        register_job_model(sagemaker, s3, CONFIG, JOB, sleep=lambda _: None)
 
 
 def test_a_decision_made_in_the_registry_since_wins_over_the_gates(aws: tuple[Any, Any]) -> None:

@@ -59,10 +59,11 @@ def train(aws: Aws, status: str, *, secondary: str = "", failure_reason: str = I
     set_job(JOB, status, secondary=secondary, failure_reason=failure_reason)
 
 
-def write_log(aws: Aws, lines: list[str]) -> str:
-    """The job's algo-1 stream, as the container ships its output."""
-    aws.logs.create_log_group(logGroupName=TRAINING_LOG_GROUP)
-    stream = f"{JOB}/algo-1-1700000000"
+def write_log(aws: Aws, lines: list[str], epoch: int = 1700000000) -> str:
+    """The job's algo-1 stream, as the container ships its output (a restarted job has one per start)."""
+    if not aws.logs.describe_log_groups(logGroupNamePrefix=TRAINING_LOG_GROUP)["logGroups"]:
+        aws.logs.create_log_group(logGroupName=TRAINING_LOG_GROUP)
+    stream = f"{JOB}/algo-1-{epoch}"
     aws.logs.create_log_stream(logGroupName=TRAINING_LOG_GROUP, logStreamName=stream)
     now = int(datetime.now(UTC).timestamp() * 1000) - len(lines)
     events = [{"timestamp": now + i, "message": line} for i, line in enumerate(lines)]
@@ -74,6 +75,9 @@ def explain(aws: Aws, error: dict[str, str], job_name: str = JOB) -> dict[str, s
     return handler({"job_name": job_name, "error": error}, None, aws.clients())
 
 
+# The reason is the only part of a cause that grows: train.py's is cut to 1024 bytes, SageMaker's to
+# 600 and the log lines to 420; the job, the log group and the stream add a few hundred.
+MAX_CAUSE_BYTES = 1500
 SYNC_ERROR = {"Error": "SageMaker.TrainingJobFailed", "Cause": json.dumps({"TrainingJobStatus": "Failed"})}
 
 
@@ -96,11 +100,33 @@ def test_a_failed_job_is_explained_by_train_pys_own_reason_from_its_log(aws: Aws
     }
 
 
+def test_the_reason_comes_from_the_newest_start_of_a_restarted_job_among_its_noise(aws: Aws) -> None:
+    train(aws, "Failed")
+    write_log(aws, [reason_line("an earlier attempt")], epoch=1690000000)
+    noise = [f"[{i}]#011train-logloss:0.5{i % 10}" for i in range(400)]
+    stream = write_log(
+        aws,
+        [
+            *noise,
+            "2026-11-27 12:00:03,001 sagemaker-containers ERROR ExecuteUserScriptError:",
+            reason_line("train.csv line 3, column 'tenure': 'abc' is not a number"),
+            "Traceback (most recent call last):",
+            *noise[:20],
+        ],
+    )
+    cause = explain(aws, SYNC_ERROR)["Cause"]
+    assert cause == (
+        f"training job {JOB} Failed (Failed): train.csv line 3, column 'tenure': 'abc' is not a number. "
+        f"See the log group {TRAINING_LOG_GROUP}, stream {stream}."
+    )
+
+
 def test_without_a_marked_line_sagemakers_reason_and_the_last_log_lines_explain_it(aws: Aws) -> None:
     train(aws, "Failed")
-    write_log(aws, ["loading data", "Killed"])
+    write_log(aws, [f"line {i}" for i in range(30)] + ["loading data", "Killed", "  "])
     cause = explain(aws, SYNC_ERROR)["Cause"]
-    assert f"{IMAGE_FAILURE}; last log lines: loading data | Killed." in cause
+    assert f"{IMAGE_FAILURE}; last log lines: line 27 | line 28 | line 29 | loading data | Killed." in cause
+    assert "line 26 " not in cause
 
 
 def test_a_job_without_a_log_stream_says_the_log_is_missing(aws: Aws) -> None:
@@ -115,6 +141,30 @@ def test_a_job_stopped_at_its_max_runtime_says_which_setting_to_raise(aws: Aws) 
     cause = explain(aws, {"Error": "States.TaskFailed", "Cause": "{}"})["Cause"]
     assert f"training job {JOB} Stopped (MaxRuntimeExceeded)" in cause
     assert "raise training_max_runtime_minutes" in cause
+
+
+@pytest.mark.parametrize("script", ["x", "列が見つかりません"])
+def test_a_long_sagemaker_reason_is_cut_inside_and_where_to_look_survives(aws: Aws, script: str) -> None:
+    # SageMaker's FailureReason holds up to 1024 characters: in a three-byte script, 3 KB.
+    train(aws, "Failed", failure_reason=("ValueError: Spalte ungültig – " + script * 1024)[:1024])
+    cause = explain(aws, SYNC_ERROR)["Cause"]
+    assert cause.startswith(f"training job {JOB} Failed (Failed): ValueError: Spalte ungültig – {script}")
+    assert "… (no log stream" in cause
+    assert cause.endswith(f"See the log group {TRAINING_LOG_GROUP}, stream {JOB}/*.")
+    assert len(cause.encode()) <= MAX_CAUSE_BYTES
+
+
+@pytest.mark.parametrize("character", ["x", "列", '"'])
+def test_the_longest_reason_in_any_script_keeps_the_cause_bounded_and_says_where_to_look(
+    aws: Aws, character: str
+) -> None:
+    train(aws, "Stopped", secondary="MaxRuntimeExceeded")
+    stream = write_log(aws, [reason_line(character * 2000)])
+    cause = explain(aws, SYNC_ERROR)["Cause"]
+    assert cause.startswith(f"training job {JOB} Stopped (MaxRuntimeExceeded): {character * 100}")
+    assert "raise training_max_runtime_minutes" in cause
+    assert cause.endswith(f"See the log group {TRAINING_LOG_GROUP}, stream {stream}.")
+    assert len(cause.encode()) <= MAX_CAUSE_BYTES
 
 
 def test_an_error_after_a_completed_job_keeps_the_lambdas_own_message(aws: Aws) -> None:
