@@ -39,12 +39,10 @@ BUCKET_PREFIXES = (
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 ENDPOINT_LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
 
-# What the TrainingRun hands SageMaker besides the settings; the local demo replays the same request.
+# What the training pipeline hands SageMaker besides the settings; the local demo replays the same request.
 ENTRY_POINT = "train.py"
 INFERENCE_PROGRAM = "inference.py"
 TRAINING_VOLUME_GB = 10
-# Inside CloudFormation's one-hour custom-resource limit, with room for the job's own start-up.
-DEADLINE_SECONDS = 52 * 60
 
 # The container whose Python (3.10) and xgboost (3.0.5) model_code and the local mode match.
 XGBOOST_FRAMEWORK_VERSION = "3.0-5"
