@@ -14,6 +14,7 @@ from local.demo.checks import checks
 from local.demo.figures import training_figure
 from local.demo.report_traffic import alarms_section, drift_section, traffic_section
 from local.demo.results import DemoResult, TrainedModel
+from local.demo.steps import STEPS
 from monitoring.tools.html_report import Card, Cell, HtmlReport
 
 
@@ -118,7 +119,7 @@ def _cards(result: DemoResult) -> list[Card]:
 def _steps_section(report: HtmlReport, result: DemoResult) -> None:
     report.add_heading("Pipeline steps")
     rows: list[list[Any]] = [[f"{t.number}. {t.title}", round(t.seconds, 1), t.outcome] for t in result.timings]
-    rows.append(["7. Write the report", None, result.report_path.name])
+    rows.append([f"{len(STEPS)}. Write the report", None, result.report_path.name])
     report.add_table(["step", "seconds", "outcome"], rows, caption="Steps")
 
 
