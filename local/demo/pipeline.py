@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +42,7 @@ class DemoOptions:
     workdir: Path
     rows: int | None = None
     skip_synth: bool = False
+    context: Mapping[str, str] = field(default_factory=dict)  # settings over cdk.json's (`-c KEY=VALUE`)
 
 
 def synthetic_data_notice(data_path: str) -> str:
@@ -53,7 +55,7 @@ def synthetic_data_notice(data_path: str) -> str:
 
 def run_demo(options: DemoOptions, console: Console) -> DemoResult:
     """Run the nine steps; moto and the endpoint are stopped in `finally`, also on Ctrl-C."""
-    settings = load_settings()
+    settings = load_settings(options.context)
     rows = options.rows if options.rows is not None else settings.synthetic_rows
     if not MIN_ROWS <= rows <= MAX_ROWS:
         raise DemoError(f"--rows must be between {MIN_ROWS} and {MAX_ROWS}, got {rows}")
@@ -67,7 +69,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
                 out.append("skipped (--skip-synth)")
             else:
                 synth_log = workdir / "logs" / "synth.log"
-                result.stacks = synthesize_stacks(workdir / "cdk.out", synth_log)
+                result.stacks = synthesize_stacks(workdir / "cdk.out", synth_log, options.context)
                 result.synthesized_job_name = synthesized_job_name(workdir / "cdk.out")
                 resources = sum(s.resources for s in result.stacks)
                 out.append(f"{len(result.stacks)} stacks, {resources} resources, cdk-nag passed")

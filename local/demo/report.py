@@ -12,6 +12,7 @@ from typing import Any
 
 from local.demo.checks import checks
 from local.demo.figures import training_figure
+from local.demo.report_retrain import retrain_section
 from local.demo.report_traffic import alarms_section, drift_section, traffic_section
 from local.demo.results import DemoResult, TrainedModel
 from local.demo.steps import STEPS
@@ -45,10 +46,11 @@ def write_report(result: DemoResult, path: Path) -> Path:
     )
     report.add_paragraph(
         "Every step ran the project's own code: the CDK app and cdk-nag, model_code/train.py in a SageMaker-shaped "
-        "working tree, the TrainingRun's registration functions and the drift job's baseline lookup against moto's "
+        "working tree, the pipeline's registration functions and the drift job's baseline lookup against moto's "
         "AWS APIs on 127.0.0.1, model_code/inference.py behind the local endpoint, called with boto3's "
-        "sagemaker-runtime client, DuckDB over the captured records, and the alarm rules the CloudWatch alarms are "
-        "built from."
+        "sagemaker-runtime client, DuckDB over the captured records, the alarm rules the CloudWatch alarms are "
+        "built from, and for the retrain phase the event patterns of the pipeline triggers and the deployment "
+        "Lambda's rollout code (plan, model and config, bake verdict)."
     )
     _steps_section(report, result)
     _infrastructure_section(report, result)
@@ -60,6 +62,8 @@ def write_report(result: DemoResult, path: Path) -> Path:
         drift_section(report, result)
     if result.alarms:
         alarms_section(report, result)
+    if result.retrain is not None:
+        retrain_section(report, result, result.retrain)
     _files_section(report, result)
     return report.write(path)
 
@@ -109,6 +113,17 @@ def _cards(result: DemoResult) -> list[Card]:
                 f"{len(result.notifications)} / {result.published}",
                 "delivered via SNS → SQS",
                 "ok" if len(result.notifications) == result.published else "alert",
+            )
+        )
+    retrained = result.retrain
+    if retrained is not None and retrained.serving_version:
+        v2 = retrained.drift.get(retrained.serving_version)
+        cards.append(
+            Card(
+                "Serving after retraining",
+                f"version {retrained.serving_version}",
+                f"drift {v2.report['status'] if v2 else '-'} against its baseline",
+                "ok" if v2 is not None and v2.report["status"] != "alert" else "alert",
             )
         )
     seconds = sum(t.seconds for t in result.timings)
@@ -202,6 +217,9 @@ def _files_section(report: HtmlReport, result: DemoResult) -> None:
         "model/model.tar.gz": "the trained artifact",
         "endpoint/model.tar.gz": "the approved version's artifact as the endpoint fetched it from the registry",
         "data/": "training data and schema",
+        "labelled/": "the fresh labelled data (drifted distribution) the retrain phase uploads",
+        "model-v2/model.tar.gz": "version 2's artifact",
+        "endpoint-v2/model.tar.gz": "version 2's artifact as its endpoint fetched it",
         "cdk.out/": "the synthesized cloud assembly",
         "logs/": "synth, training and endpoint logs",
     }

@@ -133,10 +133,16 @@ def roll_out(
     trail.ran(states.CHECK_GUARD_ALARMS, verdict.reason)
     if not verdict.passed:
         # The way back, as the pipeline takes it: the previous config, then the version rejected.
+        trail.ran(states.BAKE_PASSED, "failed → revert")
         sagemaker.delete_endpoint(EndpointName=spec.endpoint)
         sagemaker.create_endpoint(EndpointName=spec.endpoint, EndpointConfigName=plan.previous_config)
+        trail.ran(states.REVERT_ENDPOINT, f"endpoint {spec.endpoint} back to {plan.previous_config}")
         set_approval(sagemaker, registration.group, plan.target_version, REJECTED, verdict.reason)
-        raise DemoError(f"{verdict.reason}; endpoint reverted to {plan.previous_config}, version 2 rejected")
+        trail.ran(states.REJECT_VERSION, f"version {plan.target_version} {REJECTED}: {verdict.reason}")
+        raise DemoError(
+            f"{verdict.reason}; on moto the endpoint is back on {plan.previous_config} and version 2 is rejected "
+            "(the local version 1 stopped at the switch, so the demo ends here)"
+        )
     trail.ran(states.BAKE_PASSED, "passed → confirm")
     deleted = tidy(sagemaker, spec, keep={plan.new_config, plan.previous_config})
     trail.ran(

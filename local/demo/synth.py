@@ -21,8 +21,8 @@ from local.demo.workdir import REPO_ROOT
 SYNTH_TIMEOUT_S = 600.0
 
 
-def synthesize_stacks(out_dir: Path, log_path: Path) -> list[StackSummary]:
-    """Run `cdk synth` with the pinned CLI (validation and cdk-nag on) and summarize each template."""
+def synthesize_stacks(out_dir: Path, log_path: Path, context: Mapping[str, str] | None = None) -> list[StackSummary]:
+    """Run `cdk synth` with the pinned CLI (validation, cdk-nag, `context` as `-c`) and summarize each template."""
     cdk = REPO_ROOT / "node_modules" / ".bin" / "cdk"
     if not cdk.exists():
         raise DemoError(f"the pinned CDK CLI is missing ({cdk}): run `make install` (npm ci) or pass --skip-synth")
@@ -33,6 +33,8 @@ def synthesize_stacks(out_dir: Path, log_path: Path) -> list[StackSummary]:
         "CDK_VALIDATION": "true",
     }
     command = [str(cdk), "synth", "--quiet", "-o", str(out_dir)]
+    for key, value in (context or {}).items():
+        command += ["-c", f"{key}={value}"]
     code, output = run_process_group(command, cwd=REPO_ROOT, env=env, timeout_s=SYNTH_TIMEOUT_S)
     log_path.write_text(output, encoding="utf-8")
     if code != 0:
