@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from local.demo.emulator import DEMO_REGION, AwsEmulator
 from local.demo.results import Registration, TrainedModel
 from local.demo.steps import DemoError
 from mlops_core import naming
-from mlops_core.quality_gate import APPROVED
+from mlops_core.quality_gate import APPROVED, PENDING_MANUAL_APPROVAL
 from mlops_core.sagemaker_inputs import serving_environment, training_hyperparameters, training_job_request
 from mlops_core.settings import Settings
 
@@ -44,6 +45,11 @@ def training_job(
         validation_uri=f"{data_uri}/validation/",
         output_path=f"s3://{bucket}/{naming.MODELS_PREFIX}",
     )
+
+
+def approval_reason(version: int) -> str:
+    """The ApprovalDescription of the demo's approval, in manual approval mode."""
+    return f"approved in the demo with `mlops approve {version}`"
 
 
 def registration_config(settings: Settings, bucket: str, code_uri: str) -> RegistrationConfig:
@@ -84,6 +90,7 @@ def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) 
     The job record comes from CreateTrainingJob (moto completes it at once and writes nothing); the
     local job's model.tar.gz goes where SageMaker would upload it, `<OutputPath>/<job>/output/`.
     """
+    from mlops_stacks.handlers.rollout import set_approval
     from mlops_stacks.handlers.training_run.properties import EVALUATION_FILE
     from mlops_stacks.handlers.training_run.registration import register_job_model
     from monitoring.baseline import BASELINE_FILE
@@ -131,6 +138,10 @@ def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) 
     # From here on, the training pipeline's registration step once Train has succeeded.
     config = registration_config(settings, bucket, code_uri)
     version = register_job_model(sagemaker, s3, config, trained.job_name)
+    if version.status == PENDING_MANUAL_APPROVAL:
+        # Manual approval mode: the first deploy waits for a person; the demo approves as `mlops approve 1` does.
+        set_approval(sagemaker, group, version.version, APPROVED, approval_reason(version.version))
+        version = replace(version, status=APPROVED)
     if version.status != APPROVED:
         raise DemoError(f"model package {version.arn} is {version.status}: {version.reason}")
     package = sagemaker.describe_model_package(ModelPackageName=version.arn)

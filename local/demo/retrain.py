@@ -26,15 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from local.demo.emulator import DEMO_REGION, AwsEmulator
-from local.demo.registry import record_and_upload_job, registration_config, training_job
+from local.demo.registry import approval_reason, record_and_upload_job, registration_config, training_job
 from local.demo.results import CANDIDATE_VERSION, DemoResult, ModelVersion, PipelineStep, Registration, RetrainResult
 from local.demo.steps import DemoError
 from mlops_core import pipeline_states as states
 from mlops_core.quality_gate import APPROVED, REJECTED
 from mlops_core.settings import Settings
 
-# The fresh labelled data: the drifted distribution, a seed no traffic phase uses.
+# The fresh labelled data: the drifted distribution, a seed no traffic phase uses, half the original rows
+# (a new batch of labels is smaller than the data set the first model learnt from), at least this many.
 LABELLED_SEED_OFFSET = 10
+MIN_LABELLED_ROWS = 1000
 SCORING_BATCH_ROWS = 500
 EVENT_WAIT_S = 10.0
 TRAINING = "training"
@@ -66,6 +68,7 @@ def write_labelled_data(directory: Path, settings: Settings, rows: int) -> Path:
     """Fresh labelled rows from the drifted distribution: train.csv, validation.csv and schema.json."""
     import dataset
 
+    rows = max(rows // 2, MIN_LABELLED_ROWS)
     dataset.write_dataset(directory, rows=rows, seed=settings.data_seed + LABELLED_SEED_OFFSET, drift=True)
     return directory
 
@@ -148,12 +151,6 @@ def endpoint_auc(client: Any, endpoint_name: str, labelled_csv: Path, label_colu
         )
         scores.extend(p["score"] for p in json.loads(response["Body"].read())["predictions"])
     return roc_auc(np.array(labels), np.array(scores))
-
-
-def version_of(result: DemoResult, number: int) -> ModelVersion:
-    """A version the retrain phase knows."""
-    assert result.retrain is not None
-    return result.retrain.versions[number]
 
 
 def retrain(aws: AwsEmulator, settings: Settings, result: DemoResult, v1_url: str) -> RetrainResult:
@@ -273,9 +270,7 @@ def retrain(aws: AwsEmulator, settings: Settings, result: DemoResult, v1_url: st
         )
         trail.ran(states.NOTIFY_AWAITING_APPROVAL, f"SNS → SQS: {text}")
         trail.ran(states.DEPLOY_WAITING, "yes: the demo waits for the decision, as a deploy does")
-        request = set_approval(
-            sagemaker, config.group, version.version, APPROVED, "approved in the demo with `mlops approve 2`"
-        )
+        request = set_approval(sagemaker, config.group, version.version, APPROVED, approval_reason(version.version))
         trail.ran(states.WAIT_FOR_DECISION, f"a person decides: `mlops approve {version.version}` (UpdateModelPackage)")
         package = sagemaker.describe_model_package(ModelPackageName=request["ModelPackageArn"])
         trail.ran(states.READ_APPROVAL, f"{package['ModelApprovalStatus']}: {package.get('ApprovalDescription')}")

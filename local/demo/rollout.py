@@ -50,6 +50,7 @@ def roll_out(
     aws: AwsEmulator, settings: Settings, result: DemoResult, v1: LocalEndpoint, endpoints: contextlib.ExitStack
 ) -> None:
     """The deployment pipeline's success path, then drift of the bake traffic against each version's baseline."""
+    from dataset import generate
     from mlops_core.quality_gate import REJECTED
     from mlops_stacks.handlers.rollout import UPDATE, bake_verdict, create_model_and_config, plan_rollout, tidy
     from mlops_stacks.handlers.rollout.approval import set_approval
@@ -103,8 +104,6 @@ def roll_out(
     trail.ran(states.ENDPOINT_READY, "InService on the new config → bake")
 
     # Bake: drifted traffic to v2, the guard alarms judged by the Lambda's own verdict.
-    from dataset import generate
-
     rows = traffic_sizes(result.rows, settings.drift_min_rows)["drifted"]
     features = generate(rows, settings.data_seed + BAKE_SEED_OFFSET, drift=True).features
     client = runtime_client(v2.url)
