@@ -81,8 +81,9 @@ def measured_values(result: DemoResult, traffic: PhaseTraffic) -> dict[str, list
         m.MAX_PSI: [],
     }
     if traffic.name == BAKE and result.retrain is not None:
-        # Version 2 started right before its bake; the drift job then compares with its own baseline.
-        setup_time_us, drift = result.retrain.setup_time_us, result.retrain.drift.get(CANDIDATE_VERSION)
+        # Version 2 started during the blue/green update while version 1 answered every request, so no
+        # invocation waited for it: the bake has no ModelSetupTime. The drift job compares with v2's baseline.
+        setup_time_us, drift = None, result.retrain.drift.get(CANDIDATE_VERSION)
     else:
         # The endpoint started right before the first phase: that phase carries its cold start.
         setup_time_us = result.setup_time_us if traffic is result.phases[0] else None

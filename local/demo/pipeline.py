@@ -131,7 +131,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
                 cold = [(t or 0) / 1e6 for t in (retrained.setup_time_us, result.setup_time_us)]
                 out.append(
                     f"update: {len(retrained.update_requests)} requests answered by version 1 while version 2 "
-                    f"started (cold start {cold[0]:.1f} s; version 1's {cold[1]:.1f} s)"
+                    f"started in {cold[0]:.1f} s (version 1's cold start: {cold[1]:.1f} s)"
                 )
                 drift = ", ".join(f"v{n} baseline {d.report['status']}" for n, d in retrained.drift.items())
                 out.append(f"bake traffic drift: {drift}; DriftAlarm {retrained.drift_alarm_after}")

@@ -28,7 +28,11 @@ def retrain_section(report: HtmlReport, result: DemoResult, retrained: RetrainRe
         ["validation AUC (own validation split)", f"{v1.validation_auc:.4f}", f"{v2.validation_auc:.4f}"],
         ["AUC on the fresh labelled validation set", _auc(v1), _auc(v2)],
         ["bake traffic's drift against its baseline", *(_drift(retrained.drift.get(v.version)) for v in (v1, v2))],
-        ["cold start (start to /ping)", _seconds(result.setup_time_us), _seconds(retrained.setup_time_us)],
+        [
+            "start to /ping",
+            f"{_seconds(result.setup_time_us)} (the first requests waited: a cold start)",
+            f"{_seconds(retrained.setup_time_us)} (during the update: version 1 answered meanwhile)",
+        ],
         [
             "serves",
             Cell(f"stopped; its config {retrained.kept_config} kept for a revert", "muted"),

@@ -9,8 +9,9 @@
   is recorded there as DeleteEndpoint + CreateEndpoint on the new config, which leaves the
   endpoint where UpdateEndpoint would: InService on the new config.
 - Bake: drifted traffic to v2; the guard alarm rules (`monitoring.alarm_rules`) evaluated on it,
-  their states set on moto; the verdict is `rollout.bake_verdict` on moto's DescribeAlarms, the
-  same code as the Lambda's check. A failed bake reverts moto's endpoint to v1's config, rejects
+  their states set on moto (no request waited for v2's start, so the bake has no cold start);
+  the verdict is `rollout.bake_verdict` on moto's DescribeAlarms, the same code as the Lambda's
+  check. A failed bake reverts moto's endpoint to v1's config, rejects
   v2 and fails the step.
 - Confirm (tidy), notify through SNS, and then the drift job's view: the bake traffic against
   v2's baseline (found from the endpoint, as the drift Lambda finds it) and, for comparison,
