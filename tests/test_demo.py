@@ -39,6 +39,8 @@ from local.demo import (
     summarize_assembly,
     synthesized_job_name,
 )
+from local.demo.alarms import evaluate_periods
+from local.demo.results import BAKE, RetrainResult
 from mlops_core.pipeline_states import (
     DEPLOYMENT_SUCCESS_PATH,
     READ_APPROVAL,
@@ -392,6 +394,32 @@ def test_latency_alarm_needs_two_breaching_periods_in_a_row_and_notifies_once() 
     assert [e.breached for e in latency] == [True, True, True]
     assert [e.state for e in latency] == ["OK", "ALARM", "ALARM"]
     assert [e.notified for e in latency] == [False, True, False]
+
+
+def test_the_bake_carries_no_cold_start_because_version_1_answered_while_version_2_started() -> None:
+    settings = load_settings()
+    result = DemoResult(Path("unused"), settings, 1000, datetime.now(UTC))
+    result.phases = [_phase("normal", 1000.0, [200])]
+    result.setup_time_us = settings.cold_start_threshold_us * 2.0
+    result.retrain = RetrainResult(setup_time_us=settings.cold_start_threshold_us * 2.0)
+    cold = [rule for rule in alarm_rules(settings) if rule.id == "ColdStartAlarm"]
+    normal, bake = evaluate_periods(cold, result, [*result.phases, _phase(BAKE, 1000.0, [200])], alarm_names(settings))
+    assert (normal.state, normal.datapoints) == ("ALARM", 1)  # the first requests waited for version 1
+    assert (bake.state, bake.datapoints) == ("OK", 0)
+
+
+def test_a_guard_alarm_carries_its_periods_into_the_bake() -> None:
+    settings = load_settings()
+    slow = settings.latency_threshold_us * 2
+    result = DemoResult(Path("unused"), settings, 1000, datetime.now(UTC))
+    result.phases = [_phase("normal", 1000.0, [200]), _phase("bad-client", slow, [200])]
+    result.retrain = RetrainResult()
+    latency = [rule for rule in alarm_rules(settings) if rule.id == "LatencyAlarm"]
+    states = [
+        e.state
+        for e in evaluate_periods(latency, result, [*result.phases, _phase(BAKE, slow, [200])], alarm_names(settings))
+    ]
+    assert states == ["OK", "OK", "ALARM"]  # two slow periods in a row: the bad client's and the bake's
 
 
 def test_client_error_rate_alarm_fires_above_the_threshold_not_at_it() -> None:
