@@ -153,12 +153,38 @@ def endpoint_auc(client: Any, endpoint_name: str, labelled_csv: Path, label_colu
     return roc_auc(np.array(labels), np.array(scores))
 
 
+def start_by_new_data(
+    aws: AwsEmulator, settings: Settings, registration: Registration, labelled: Path, retrained: RetrainResult
+) -> dict[str, str]:
+    """Upload the CSVs under the prefix, then the marker; the new-data rule must deliver the marker's event only.
+
+    Returns the rules' queues (rule name -> URL).
+    """
+    from mlops_core.event_patterns import ready_marker_key
+
+    s3 = aws.client("s3")
+    queues = watch_rules(aws, settings, registration.bucket)
+    prefix = settings.labelled_data_prefix
+    for channel, name in (("train", "train.csv"), ("train", "schema.json"), ("validation", "validation.csv")):
+        key = f"{prefix}/{channel}/{name}"
+        s3.upload_file(str(labelled / name), registration.bucket, key)
+        retrained.labelled_keys.append(key)
+    marker = ready_marker_key(prefix)
+    s3.put_object(Bucket=registration.bucket, Key=marker, Body=b"")
+    retrained.labelled_keys.append(marker)
+    started = matched_events(aws.client("sqs"), queues[settings.name("new-data")], expected=1)
+    retrained.new_data_matched = len(started)
+    keys = [event.get("detail", {}).get("object", {}).get("key") for event in started]
+    if keys != [marker]:
+        raise DemoError(f"the new-data rule should deliver one event for {marker}, it delivered keys {keys}")
+    return queues
+
+
 def retrain(aws: AwsEmulator, settings: Settings, result: DemoResult, v1_url: str) -> RetrainResult:
     """Trigger, then the training pipeline's states in order; version 2 ends Approved (or the step fails)."""
     from local.demo.traffic import runtime_client
     from local.training import TrainingFailed, run_training
     from mlops_core import naming
-    from mlops_core.event_patterns import ready_marker_key
     from mlops_core.quality_gate import PENDING_MANUAL_APPROVAL
     from mlops_stacks.handlers.rollout import set_approval
     from mlops_stacks.handlers.training_run.registration import register_job_model
@@ -166,7 +192,7 @@ def retrain(aws: AwsEmulator, settings: Settings, result: DemoResult, v1_url: st
     registration, trained = result.registration, result.trained
     assert registration is not None and trained is not None
     retrained = result.retrain = RetrainResult()
-    sagemaker, s3, sqs = aws.client("sagemaker"), aws.client("s3"), aws.client("sqs")
+    sagemaker, s3 = aws.client("sagemaker"), aws.client("s3")
     evaluation = trained.evaluation
     labelled = write_labelled_data(result.workdir / "labelled", settings, result.rows)
     v1_auc = endpoint_auc(
@@ -182,21 +208,7 @@ def retrain(aws: AwsEmulator, settings: Settings, result: DemoResult, v1_url: st
         v1_auc,
     )
 
-    # The trigger: CSVs under the prefix, then the marker; only the marker starts a run.
-    queues = watch_rules(aws, settings, registration.bucket)
-    prefix = settings.labelled_data_prefix
-    for channel, name in (("train", "train.csv"), ("train", "schema.json"), ("validation", "validation.csv")):
-        key = f"{prefix}/{channel}/{name}"
-        s3.upload_file(str(labelled / name), registration.bucket, key)
-        retrained.labelled_keys.append(key)
-    marker = ready_marker_key(prefix)
-    s3.put_object(Bucket=registration.bucket, Key=marker, Body=b"")
-    retrained.labelled_keys.append(marker)
-    started = matched_events(sqs, queues[settings.name("new-data")], expected=1)
-    retrained.new_data_matched = len(started)
-    keys = [event.get("detail", {}).get("object", {}).get("key") for event in started]
-    if keys != [marker]:
-        raise DemoError(f"the new-data rule should deliver one event for {marker}, it delivered keys {keys}")
+    queues = start_by_new_data(aws, settings, registration, labelled, retrained)
 
     trail = Trail(result, TRAINING)
     run_name = f"new-data-{datetime.now(UTC):%Y%m%dT%H%M%S}"
@@ -231,13 +243,13 @@ def retrain(aws: AwsEmulator, settings: Settings, result: DemoResult, v1_url: st
         role_arn=registration.role_arn,
         region=DEMO_REGION,
         code_uri=registration.code_uri,
-        data_prefix=prefix,
+        data_prefix=settings.labelled_data_prefix,
     )
     record_and_upload_job(aws, request, trained_v2.model_tar)
     v2_evaluation = trained_v2.evaluation
     trail.ran(
         states.TRAIN,
-        f"job {job_name} on s3://{registration.bucket}/{prefix}/: validation AUC "
+        f"job {job_name} on s3://{registration.bucket}/{settings.labelled_data_prefix}/: validation AUC "
         f"{v2_evaluation['validation']['auc']:.4f} on {v2_evaluation.get('n_validation')} rows",
     )
 
