@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import fcntl
 import io
 import json
 import os
@@ -134,28 +135,42 @@ def port_is_closed(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """One demo run into a workdir that an earlier run left behind (so the rerun path is exercised)."""
-    workdir = tmp_path_factory.mktemp("demo") / "out"
-    workdir.mkdir()
+def demo_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, object]:
+    """One demo run into a workdir that an earlier run left behind (so the rerun path is exercised).
+
+    Under pytest-xdist the workers share it: the first to take the lock runs the demo and records
+    the outcome, the others read the record (two demos at once would only slow each other down).
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    record = shared / "demo-run.json"
+    with (shared / "demo-run.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            record.write_text(json.dumps(_run_demo(shared / "demo-run" / "out")), encoding="utf-8")
+    run = json.loads(record.read_text(encoding="utf-8"))
+    assert run["returncode"] == 0, run["output"]
+    workdir = Path(run["workdir"])
+    parser = ReportTables()
+    parser.feed((workdir / "report.html").read_text(encoding="utf-8"))
+    return {**run, "workdir": workdir, "report": parser, "summary": json.loads((workdir / "summary.json").read_text())}
+
+
+def _run_demo(workdir: Path) -> dict[str, object]:
+    workdir.mkdir(parents=True)
     (workdir / WORKDIR_MARKER).write_text("earlier run\n")
     (workdir / "stale-from-earlier-run.txt").write_text("old\n")
     started = time.monotonic()
     process = demo_process(workdir, "--rows", DEMO_ROWS, "--skip-synth", report_cdk_modules=True)
     tree = ProcessTree(process)
     output, _ = process.communicate(timeout=420)
-    seconds = time.monotonic() - started
-    assert process.returncode == 0, output
-    parser = ReportTables()
-    parser.feed((workdir / "report.html").read_text(encoding="utf-8"))
     return {
-        "workdir": workdir,
+        "workdir": str(workdir),
+        "returncode": process.returncode,
         "output": output,
-        "seconds": seconds,
+        "seconds": time.monotonic() - started,
         "leftovers": tree.leftovers(),
         "seen": tree.seen,
-        "report": parser,
-        "summary": json.loads((workdir / "summary.json").read_text()),
     }
 
 
