@@ -98,6 +98,23 @@ def training_run_id(settings: Settings, data_hash: str, code_hash: str) -> str:
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def served_model_run_id(settings: Settings, training_run: str) -> str:
+    """The id of the deployment run a deploy starts: a hash of its training run and how the endpoint serves.
+
+    It changes exactly when the training run, the serverless memory, the (provisioned) concurrency
+    or the bake changes: a deploy that changes none of them starts no deployment run, and a
+    rollback that replays an old id finds its execution and starts nothing.
+    """
+    shaping = {
+        "training_run": training_run,
+        "memory_mb": settings.serverless_memory_size,
+        "max_concurrency": settings.serverless_max_concurrency,
+        "provisioned_concurrency": settings.serverless_provisioned_concurrency,
+        "bake_minutes": settings.bake_minutes,
+    }
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def pipeline_job_name(project: str, execution_arn: str) -> str:
     """The training job name the training pipeline gives an execution: `<project>-<MD5 of its ARN>`.
 

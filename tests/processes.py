@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import threading
 import time
 from pathlib import Path
+
+
+def interruptible() -> None:
+    """`preexec_fn` for a child a test stops with SIGINT: Ctrl-C's default, whatever the runner inherited.
+
+    A shell without job control starts background commands with SIGINT ignored, children inherit
+    that, and Python then installs no KeyboardInterrupt handler: the test would wait in vain.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def descendants(pid: int) -> set[int]:

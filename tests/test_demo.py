@@ -51,7 +51,7 @@ from mlops_core.pipeline_states import (
 )
 from mlops_core.settings import Settings
 from monitoring.alarm_rules import alarm_rules
-from tests.processes import ProcessTree
+from tests.processes import ProcessTree, interruptible
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_ROWS = "4000"
@@ -122,6 +122,7 @@ def demo_process(workdir: Path, *extra: str, report_cdk_modules: bool = False) -
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=interruptible,
     )
 
 

@@ -34,7 +34,7 @@ from tests.model_fixtures import (
     validation_features,
     xgboost_scores,
 )
-from tests.processes import cmdline, sessions_ended, snapshot, still_running
+from tests.processes import cmdline, interruptible, sessions_ended, snapshot, still_running
 
 REPO = Path(__file__).resolve().parents[1]
 ROW = csv_body(validation_features(1))
@@ -221,7 +221,13 @@ class SignalledDuringStart(LocalEndpoint):
     """A real endpoint that receives SIGTERM (as `mlops serve` handles it) while it waits for /ping."""
 
     def _wait_until_ready(self, deadline: float) -> None:
-        self.seen = (endpoint_processes(self), self.port, self._scratch)
+        # A child just forked still shows the parent's command line until it execs: wait for it.
+        launched = time.monotonic() + 10
+        processes = endpoint_processes(self)
+        while not any("image_serving" in command for command in processes.values()) and time.monotonic() < launched:
+            time.sleep(0.05)
+            processes = endpoint_processes(self)
+        self.seen = (processes, self.port, self._scratch)
         signal.raise_signal(signal.SIGTERM)
         super()._wait_until_ready(deadline)
 
@@ -325,7 +331,9 @@ def mlops_serve(capture_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], 
     command = [sys.executable, "-c", SERVE_SCRIPT, "serve", "--local", "--model", str(trained_model().model_tar)]
     command += ["--port", "0", "--capture-dir", str(capture_dir), "--endpoint-name", SHARED_ENDPOINT]
     command += ["--log-file", str(capture_dir / "serve.log"), *extra]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible
+    )
     assert process.stdout is not None
     banner = process.stdout.readline()
     assert process.stdout.readline() == f"model container log: {capture_dir / 'serve.log'}\n"

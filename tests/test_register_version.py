@@ -20,6 +20,8 @@ from mlops_core import naming
 from mlops_core.quality_gate import APPROVED, PENDING_MANUAL_APPROVAL, REJECTED
 from mlops_core.sagemaker_inputs import serving_environment, training_hyperparameters, training_job_request
 from mlops_core.settings import Settings
+from mlops_stacks.handlers.register_version import handler
+from mlops_stacks.handlers.training_run.clients import TrainingRunClients
 from mlops_stacks.handlers.training_run.errors import PropertyError, TrainingRunError
 from mlops_stacks.handlers.training_run.registration import RegistrationConfig, register_job_model
 from mlops_stacks.handlers.training_run.versions import TRAINING_RUN_KEY
@@ -189,3 +191,45 @@ def test_the_config_is_read_from_the_lambdas_environment_naming_a_bad_variable()
 def test_the_pipelines_job_name_is_the_project_and_the_md5_of_the_execution() -> None:
     assert "mlops-showcase-" + __import__("hashlib").md5(EXECUTION.encode()).hexdigest() == JOB
     assert len(naming.pipeline_job_name("a" * 20, EXECUTION)) <= 63
+
+
+# --- the RegisterVersion Lambda: the environment the stack gives it, the state the pipeline passes ---
+
+
+def lambda_environment(mode: str) -> dict[str, str]:
+    return {
+        "MODEL_PACKAGE_GROUP": CONFIG.group,
+        "TRAINING_IMAGE": CONFIG.image,
+        "SERVING_ENVIRONMENT": json.dumps(dict(CONFIG.serving_environment)),
+        "MIN_VALIDATION_AUC": repr(CONFIG.min_validation_auc),
+        "APPROVAL_MODE": mode,
+        "ARTIFACT_BUCKET": BUCKET,
+        "ARTIFACT_PREFIX": naming.REGISTRY_PREFIX,
+    }
+
+
+@pytest.mark.parametrize(
+    ("mode", "auc", "status"),
+    [("automatic", 0.91, APPROVED), ("manual", 0.91, PENDING_MANUAL_APPROVAL), ("manual", 0.6, REJECTED)],
+)
+def test_the_lambda_registers_the_jobs_model_with_the_status_the_next_state_reads(
+    aws: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch, mode: str, auc: float, status: str
+) -> None:
+    sagemaker, s3 = aws
+    for name, value in lambda_environment(mode).items():
+        monkeypatch.setenv(name, value)
+    finish_job(sagemaker, s3, auc=auc)
+    clients = TrainingRunClients(sagemaker=sagemaker, s3=s3)
+    state = {"job_name": JOB, "training_run": "served-0a1b2c3d"}
+
+    output = handler(state, None, clients)
+    assert output["status"] == status and output["version"] == 1
+    assert json.loads(json.dumps(output)) == output  # the state machine takes JSON only
+    package = sagemaker.describe_model_package(ModelPackageName=output["arn"])
+    assert package["ModelApprovalStatus"] == status
+    assert package["CustomerMetadataProperties"][TRAINING_RUN_KEY] == "served-0a1b2c3d"
+
+    # Lambda retries a failed invocation, and the state's Retry may run it again: still one version.
+    assert handler(state, None, clients) == output
+    listed = sagemaker.list_model_packages(ModelPackageGroupName=CONFIG.group, ModelPackageType="Versioned")
+    assert [summary["ModelPackageArn"] for summary in listed["ModelPackageSummaryList"]] == [output["arn"]]

@@ -15,8 +15,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.sagemaker.models import sagemaker_backends
 
 from local.request_checks import RequestChecker
 from mlops_core.quality_gate import APPROVED, PENDING_MANUAL_APPROVAL, REJECTED
@@ -38,14 +36,9 @@ from mlops_stacks.handlers.rollout import (
 )
 from mlops_stacks.handlers.rollout.plan import REPLACE, NoApprovedVersion
 from monitoring.alarm_rules import guard_alarm_names
+from tests import rollout_fixtures
 from tests.aws_fixtures import checked_boto3, moto_update_model_package_as_documented
-
-REGION = "us-east-1"
-SETTINGS = Settings()
-GROUP = SETTINGS.model_package_group_name
-ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/mlops-showcase-sagemaker-execution"
-SPEC = ServingSpec.from_settings(SETTINGS, ROLE)
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+from tests.rollout_fixtures import GROUP, REGION, ROLE, SETTINGS, SPEC, set_endpoint_status
 
 
 @dataclass
@@ -66,42 +59,15 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
 
 def register(aws: Aws, status: str) -> str:
-    """A version of the group with this approval status."""
-    return aws.sagemaker.create_model_package(
-        ModelPackageGroupName=GROUP,
-        InferenceSpecification={
-            "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://bucket/models/job/output/model.tar.gz"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["application/json"],
-        },
-        ModelApprovalStatus=status,
-    )["ModelPackageArn"]
+    return rollout_fixtures.register(aws.sagemaker, status)
 
 
 def serve(aws: Aws, spec: ServingSpec, arn: str) -> str:
-    """Roll `arn` out as the deployer does on moto: its model and config, then the endpoint on it."""
-    version = int(arn.rsplit("/", 1)[1])
-    name = create_model_and_config(aws.sagemaker, spec, arn, version)
-    endpoints = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].endpoints
-    if spec.endpoint in endpoints:
-        # moto has no UpdateEndpoint: what an update that reached InService leaves behind.
-        endpoints[spec.endpoint].endpoint_config_name = name
-    else:
-        aws.sagemaker.create_endpoint(EndpointName=spec.endpoint, EndpointConfigName=name)
-    return name
-
-
-def set_endpoint_status(spec: ServingSpec, status: str, reason: str | None = None) -> None:
-    """A state only time produces in AWS (moto's endpoints are InService at once)."""
-    endpoint = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].endpoints[spec.endpoint]
-    endpoint.endpoint_status = status
-    endpoint.failure_reason = reason
+    return rollout_fixtures.serve(aws.sagemaker, spec, arn)
 
 
 def names(aws: Aws) -> tuple[list[str], list[str]]:
-    configs = sorted(c["EndpointConfigName"] for c in aws.sagemaker.list_endpoint_configs()["EndpointConfigs"])
-    models = sorted(m["ModelName"] for m in aws.sagemaker.list_models()["Models"])
-    return configs, models
+    return rollout_fixtures.names(aws.sagemaker)
 
 
 # --- the newest approved version ---------------------------------------------------------------
@@ -252,19 +218,7 @@ def test_destroy_deletes_the_endpoint_and_every_config_and_model_the_deployer_ma
 
 
 def put_guard_alarms(aws: Aws) -> list[str]:
-    names = guard_alarm_names(SETTINGS)
-    for name in names:
-        aws.cloudwatch.put_metric_alarm(
-            AlarmName=name,
-            MetricName="ModelLatency",
-            Namespace="AWS/SageMaker",
-            Statistic="Average",
-            Period=300,
-            EvaluationPeriods=1,
-            Threshold=1.0,
-            ComparisonOperator="GreaterThanThreshold",
-        )
-    return names
+    return rollout_fixtures.put_guard_alarms(aws.cloudwatch)
 
 
 def test_the_bake_passes_when_no_guard_alarm_fired_since_the_rollout(aws: Aws) -> None:

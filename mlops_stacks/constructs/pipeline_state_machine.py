@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -218,5 +218,5 @@ def sagemaker_task(scope: Construct, state: str, action: str, parameters: Mappin
 
 
 def arn(scope: Construct, service: str, resource: str) -> str:
-    """An ARN of this stack's account and Region."""
-    return Stack.of(scope).format_arn(service=service, resource=resource)
+    """An ARN of the deploying account and Region (as tokens, like every ARN the stacks write by hand)."""
+    return f"arn:{Stack.of(scope).partition}:{service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"

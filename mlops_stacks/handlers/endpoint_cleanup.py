@@ -23,10 +23,10 @@ RESOURCE_TYPE = "Custom::EndpointCleanup"
 
 
 def handler(event: dict[str, Any], context: object = None, client: Any = None) -> None:
-    """Lambda entry point: always answers CloudFormation."""
-    spec = ServingSpec.from_env(os.environ)
+    """Lambda entry point: always answers CloudFormation, even when the environment is wrong."""
 
     def handle() -> str:
+        spec = ServingSpec.from_env(os.environ)
         if event["RequestType"] == "Delete":
             deleted = delete_deployed(client or boto3.client("sagemaker"), spec)
             logging.getLogger(__name__).info("deleted %s", ", ".join(deleted) or "nothing")

@@ -49,6 +49,14 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
     return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
 
 
+def required(properties: Mapping[str, Any], name: str) -> str:
+    """A property the template must set, as the string CloudFormation passes."""
+    value = properties.get(name)
+    if not value:
+        raise ValueError(f"resource property `{name}` is required")
+    return str(value)
+
+
 def run_input(properties: Mapping[str, Any]) -> dict[str, Any]:
     """The execution's input: the `Input` property, with the run id and the wait handle."""
     try:
@@ -57,13 +65,13 @@ def run_input(properties: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"resource property `Input` is not JSON ({err.msg})") from None
     if not isinstance(extra, dict):
         raise ValueError("resource property `Input` must be a JSON object")
-    return {**extra, "run_id": properties["RunId"], "wait_handle": properties["WaitHandle"]}
+    return {**extra, "run_id": required(properties, "RunId"), "wait_handle": required(properties, "WaitHandle")}
 
 
 def start(sfn: Any, properties: Mapping[str, Any]) -> str:
     """Start the run unless an execution of its name exists; return the execution's ARN."""
-    machine = properties["StateMachineArn"]
-    name = execution_name(str(properties["RunId"]), str(properties["WaitHandle"]))
+    machine = required(properties, "StateMachineArn")
+    name = execution_name(required(properties, "RunId"), required(properties, "WaitHandle"))
     try:
         arn = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(run_input(properties)))[
             "executionArn"
@@ -78,7 +86,11 @@ def start(sfn: Any, properties: Mapping[str, Any]) -> str:
 
 
 def stop(sfn: Any, arn: str) -> None:
-    """Stop the execution if it still runs; nothing when it ended or never existed."""
+    """Stop the execution if it still runs; nothing when it ended or never existed.
+
+    A stop that fails does not fail the delete: a destroy must not be held up by a run that ends
+    anyway, at its own timeout or when its state machine is deleted.
+    """
     if ":execution:" not in arn:
         return
     try:
@@ -89,7 +101,7 @@ def stop(sfn: Any, arn: str) -> None:
             logger.info("stopped %s", arn)
     except ClientError as err:
         if err.response.get("Error", {}).get("Code") not in _GONE:
-            raise
+            logger.warning("cannot stop %s (%s); it ends at its timeout or with its state machine", arn, err)
 
 
 def handle(event: Mapping[str, Any], sfn: Any) -> str:

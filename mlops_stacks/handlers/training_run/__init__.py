@@ -25,10 +25,14 @@ job when it is not the one in the properties: a cancelled update leaves its job 
 the rollback (old properties, old job name) should not pay for it.
 
 The modules, each importing only those before it: `errors`, `properties`, `jobs`, `artifacts`,
-`versions`, `log_streams`, `clients` (boto3 clients, injected), `create` and `delete`, `handler`.
-The functions Lambda calls are re-exported here, so the functions' Handler stays
-`mlops_stacks.handlers.training_run.on_event` and `.is_complete`. The local demo registers its
+`versions`, `log_streams`, `clients` (boto3 clients, injected), `registration`, `failure`, `create`
+and `delete`, `handler`. The functions Lambda calls are re-exported here, so the functions' Handler
+stays `mlops_stacks.handlers.training_run.on_event` and `.is_complete`. The local demo registers its
 model version with the same `jobs`, `artifacts` and `versions`.
+
+The training pipeline (docs/pipeline.md) runs the same code from its own Lambdas:
+`registration` (`handlers/register_version.py`), `failure` (`handlers/training_failure.py`) and
+`delete` (`handlers/registry_cleanup.py`).
 """
 
 from mlops_stacks.handlers.training_run.handler import is_complete, on_event
