@@ -38,7 +38,7 @@ from local.demo import (
     pipeline,
     prepare_workdir,
     summarize_assembly,
-    synthesized_job_name,
+    synthesized_training_run,
 )
 from local.demo.alarms import evaluate_periods
 from local.demo.results import BAKE, RetrainResult
@@ -465,8 +465,8 @@ def test_synth_summary_counts_resources_and_cdk_nag_acknowledgments(
     assert all(s.acknowledged_findings > 0 for s in stacks.values())
     assert all(s.nag_status.startswith("passed") for s in stacks.values())
     (registry,) = [t for name, t in templates.items() if name.endswith("-registry")]
-    (run,) = [r for r in registry["Resources"].values() if r["Type"] == "Custom::TrainingRun"]
-    assert synthesized_job_name(outdir) == run["Properties"]["JobName"]
+    (run,) = [r for r in registry["Resources"].values() if r["Type"] == "Custom::PipelineRun"]
+    assert synthesized_training_run(outdir) == run["Properties"]["RunId"]
 
 
 def test_a_failing_step_exits_1_and_names_the_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

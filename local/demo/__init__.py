@@ -33,7 +33,7 @@ from local.demo.pipeline import INTERRUPTED, MAX_ROWS, MIN_ROWS, DemoOptions, ru
 from local.demo.request_plan import MALFORMED_KINDS
 from local.demo.results import PHASE_TITLES, PHASES, DemoResult, PhaseTraffic, RequestOutcome
 from local.demo.steps import STEPS, DemoError, DemoStepFailed
-from local.demo.synth import summarize_assembly, synthesized_job_name
+from local.demo.synth import summarize_assembly, synthesized_training_run
 from local.demo.workdir import WORKDIR_MARKER, load_settings, prepare_workdir
 
 __all__ = [
@@ -60,5 +60,5 @@ __all__ = [
     "run",
     "run_demo",
     "summarize_assembly",
-    "synthesized_job_name",
+    "synthesized_training_run",
 ]

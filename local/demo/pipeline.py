@@ -23,7 +23,7 @@ from local.demo.results import CANDIDATE_VERSION, PHASE_TITLES, DemoResult
 from local.demo.retrain import DEPLOYMENT, TRAINING, path_of, retrain
 from local.demo.rollout import roll_out
 from local.demo.steps import STEPS, DemoError, DemoStepFailed, StepTracker, step_number
-from local.demo.synth import node_end_of_life_notice, synthesize_stacks, synthesized_job_name
+from local.demo.synth import node_end_of_life_notice, synthesize_stacks, synthesized_training_run
 from local.demo.traffic import serve_and_send
 from local.demo.train import train_model
 from local.demo.workdir import load_settings, prepare_workdir
@@ -70,7 +70,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
             else:
                 synth_log = workdir / "logs" / "synth.log"
                 result.stacks = synthesize_stacks(workdir / "cdk.out", synth_log, options.context)
-                result.synthesized_job_name = synthesized_job_name(workdir / "cdk.out")
+                result.synthesized_training_run = synthesized_training_run(workdir / "cdk.out")
                 resources = sum(s.resources for s in result.stacks)
                 out.append(f"{len(result.stacks)} stacks, {resources} resources, cdk-nag passed")
                 out.extend(f"{s.name:<30} {s.resources:>4} resources  {s.nag_status}" for s in result.stacks)

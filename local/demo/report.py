@@ -186,7 +186,8 @@ def _training_section(report: HtmlReport, result: DemoResult, trained: TrainedMo
             [
                 ["model package", registration.package_arn],
                 ["approval", Cell(str(package.get("ModelApprovalStatus")), "ok")],
-                ["training job", Cell(*_job_name_text(result, trained))],
+                ["training job", trained.job_name],
+                ["training run", Cell(*_training_run_text(result, trained))],
                 ["artifact", registration.model_data_url],
                 ["evaluation", registration.evaluation_uri],
                 ["drift baseline", registration.baseline_uri],
@@ -196,14 +197,14 @@ def _training_section(report: HtmlReport, result: DemoResult, trained: TrainedMo
         )
 
 
-def _job_name_text(result: DemoResult, trained: TrainedModel) -> tuple[str, str | None]:
-    """The job name, and whether the synthesized TrainingRun names the same job (same data, code, settings)."""
-    synthesized = result.synthesized_job_name
+def _training_run_text(result: DemoResult, trained: TrainedModel) -> tuple[str, str | None]:
+    """The run id, and whether the synthesized registry stack starts the same run (same data, code, settings)."""
+    synthesized = result.synthesized_training_run
     if synthesized is None:
-        return trained.job_name, None
-    if synthesized == trained.job_name:
-        return f"{trained.job_name} (the job `make deploy` would start: same data, code and settings)", "ok"
-    return f"{trained.job_name} (`make deploy` would start {synthesized}: its data differs from the demo's)", "muted"
+        return trained.run_id, None
+    if synthesized == trained.run_id:
+        return f"{trained.run_id} (the run `make deploy` would start: same data, code and settings)", "ok"
+    return f"{trained.run_id} (`make deploy` would start run {synthesized}: its data differs from the demo's)", "muted"
 
 
 def _files_section(report: HtmlReport, result: DemoResult) -> None:

@@ -46,6 +46,7 @@ class TrainedModel:
     """The local training job, its inputs and the quality gate's decision."""
 
     job_name: str
+    run_id: str  # the training run's id, as `make deploy` computes it (mlops_core.naming.training_run_id)
     data_dir: Path
     staged_data: Path  # the data set as the storage stack stages it (train/, validation/)
     data_hash: str
@@ -254,7 +255,7 @@ class DemoResult:
     rows: int
     started: datetime
     stacks: list[StackSummary] | None = None
-    synthesized_job_name: str | None = None  # the TrainingRun's JobName in the synthesized registry stack
+    synthesized_training_run: str | None = None  # the training run id in the synthesized registry stack
     trained: TrainedModel | None = None
     registration: Registration | None = None
     setup_time_us: float | None = None

@@ -17,6 +17,7 @@ from pathlib import Path
 from local.demo.results import StackSummary
 from local.demo.steps import DemoError
 from local.demo.workdir import REPO_ROOT
+from mlops_core.naming import TRAINING_RUN_OUTPUT
 
 SYNTH_TIMEOUT_S = 600.0
 
@@ -76,13 +77,16 @@ def summarize_assembly(out_dir: Path) -> list[StackSummary]:
     return stacks
 
 
-def synthesized_job_name(out_dir: Path) -> str | None:
-    """The JobName of the TrainingRun in the synthesized templates (what `make deploy` would start)."""
+def synthesized_training_run(out_dir: Path) -> str | None:
+    """The id of the training run the synthesized registry stack starts (what `make deploy` would train).
+
+    The job's own name is made by the pipeline from its execution ARN at deploy time; the run id
+    is the hash of what shapes the model (`mlops_core.naming.training_run_id`), known at synth.
+    """
     for template_file in sorted(out_dir.glob("*.template.json")):
-        for resource in json.loads(template_file.read_text()).get("Resources", {}).values():
-            if resource.get("Type") == "Custom::TrainingRun":
-                name = resource.get("Properties", {}).get("JobName")
-                return name if isinstance(name, str) else None
+        output = json.loads(template_file.read_text()).get("Outputs", {}).get(TRAINING_RUN_OUTPUT, {})
+        if isinstance(output.get("Value"), str):
+            return str(output["Value"])
     return None
 
 
