@@ -76,6 +76,10 @@ def training_job_name(settings: Settings, data_hash: str, code_hash: str) -> str
     return f"{settings.project_name}-{digest[:12]}"
 
 
+# The registry stack's output naming the training run a deploy starts (read by the demo).
+TRAINING_RUN_OUTPUT = "TrainingRunId"
+
+
 def training_run_id(settings: Settings, data_hash: str, code_hash: str) -> str:
     """The id of the training run a deploy starts: a hash of what shapes the model and its version.
 

@@ -9,7 +9,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from mlops_core.naming import TRAINING_LOG_GROUP, training_run_id
+from mlops_core.naming import TRAINING_LOG_GROUP, TRAINING_RUN_OUTPUT, training_run_id
 from mlops_core.settings import Settings
 from mlops_stacks.constructs.cleanup import Cleanup
 from mlops_stacks.constructs.pipeline_run import PipelineRun
@@ -98,7 +98,7 @@ class RegistryStack(Stack):
 
         CfnOutput(self, "ModelPackageGroupName", value=self.group_name)
         CfnOutput(self, "TrainingPipelineArn", value=self.training.state_machine.state_machine_arn)
-        CfnOutput(self, "TrainingRunId", value=self.training_run_id)
+        CfnOutput(self, TRAINING_RUN_OUTPUT, value=self.training_run_id)
 
     def _cleanup(self, settings: Settings) -> Cleanup:
         """On destroy: stop the project's training jobs, delete the versions (unless retained) and the job logs."""

@@ -3,36 +3,85 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from local.demo.alarms import create_alarms
 from local.demo.emulator import DEMO_REGION, AwsEmulator
 from local.demo.results import Registration, TrainedModel
 from local.demo.steps import DemoError
 from mlops_core import naming
-from mlops_core.quality_gate import APPROVED
+from mlops_core.quality_gate import APPROVED, PENDING_MANUAL_APPROVAL
 from mlops_core.sagemaker_inputs import serving_environment, training_hyperparameters, training_job_request
 from mlops_core.settings import Settings
 
+if TYPE_CHECKING:
+    from mlops_stacks.handlers.training_run.registration import RegistrationConfig
+
 
 def training_job(
-    settings: Settings, trained: TrainedModel, *, bucket: str, role_arn: str, region: str, code_uri: str
+    settings: Settings,
+    job_name: str,
+    *,
+    bucket: str,
+    role_arn: str,
+    region: str,
+    code_uri: str,
+    data_prefix: str,
 ) -> dict[str, Any]:
-    """The CreateTrainingJob request the training pipeline's Train state sends, with local values."""
+    """The CreateTrainingJob request the training pipeline's Train state sends, on the data under `data_prefix`."""
     from model_code.metric_definitions import METRIC_DEFINITIONS
 
-    data_prefix = f"s3://{bucket}/{naming.DATA_PREFIX}/{trained.data_hash[:16]}"
+    data_uri = f"s3://{bucket}/{data_prefix}"
     return training_job_request(
         settings,
-        job_name=trained.job_name,
+        job_name=job_name,
         role_arn=role_arn,
         image=naming.xgboost_image_uri(region),
         hyperparameters=training_hyperparameters(settings, code_uri, region),
         metric_definitions=METRIC_DEFINITIONS,
-        train_uri=f"{data_prefix}/train/",
-        validation_uri=f"{data_prefix}/validation/",
+        train_uri=f"{data_uri}/train/",
+        validation_uri=f"{data_uri}/validation/",
         output_path=f"s3://{bucket}/{naming.MODELS_PREFIX}",
     )
+
+
+def approval_reason(version: int) -> str:
+    """The ApprovalDescription of the demo's approval, in manual approval mode."""
+    return f"approved in the demo with `mlops approve {version}`"
+
+
+def registration_config(settings: Settings, bucket: str, code_uri: str) -> RegistrationConfig:
+    """The RegisterVersion Lambda's configuration, with the demo's bucket and code."""
+    from mlops_stacks.handlers.training_run.registration import RegistrationConfig
+
+    return RegistrationConfig(
+        group=settings.model_package_group_name,
+        image=naming.xgboost_image_uri(DEMO_REGION),
+        serving_environment=serving_environment(settings, code_uri, DEMO_REGION),
+        min_validation_auc=settings.min_validation_auc,
+        approval_mode=settings.approval_mode,
+        artifact_bucket=bucket,
+    )
+
+
+def record_and_upload_job(aws: AwsEmulator, request: dict[str, Any], model_tar: Path) -> str:
+    """CreateTrainingJob on moto (completed at once, nothing written); the local artifact goes where SageMaker puts it.
+
+    Returns the artifact's URI, `<OutputPath>/<job>/output/model.tar.gz`.
+    """
+    from mlops_core.aws import split_s3_uri
+    from mlops_stacks.handlers.training_run.artifacts import artifact_exists
+
+    sagemaker, s3 = aws.client("sagemaker"), aws.client("s3")
+    sagemaker.create_training_job(**request)
+    job = sagemaker.describe_training_job(TrainingJobName=request["TrainingJobName"])
+    model_data_url = job["ModelArtifacts"]["S3ModelArtifacts"]
+    s3.upload_file(str(model_tar), *split_s3_uri(model_data_url))
+    if not artifact_exists(s3, model_data_url):
+        raise DemoError(f"the artifact {model_data_url} is not in the bucket after its upload")
+    return model_data_url
 
 
 def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) -> Registration:
@@ -41,10 +90,9 @@ def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) 
     The job record comes from CreateTrainingJob (moto completes it at once and writes nothing); the
     local job's model.tar.gz goes where SageMaker would upload it, `<OutputPath>/<job>/output/`.
     """
-    from mlops_core.aws import split_s3_uri
-    from mlops_stacks.handlers.training_run.artifacts import artifact_exists
+    from mlops_stacks.handlers.rollout import set_approval
     from mlops_stacks.handlers.training_run.properties import EVALUATION_FILE
-    from mlops_stacks.handlers.training_run.registration import RegistrationConfig, register_job_model
+    from mlops_stacks.handlers.training_run.registration import register_job_model
     from monitoring.baseline import BASELINE_FILE
 
     s3, sagemaker, iam = aws.client("s3"), aws.client("sagemaker"), aws.client("iam")
@@ -76,24 +124,24 @@ def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) 
         ModelPackageGroupDescription=f"Model versions of {settings.project_name}, gated on validation AUC",
     )
     code_uri = f"s3://{bucket}/{code_key}"
-    sagemaker.create_training_job(
-        **training_job(settings, trained, bucket=bucket, role_arn=role_arn, region=DEMO_REGION, code_uri=code_uri)
+    data_prefix = f"{naming.DATA_PREFIX}/{trained.data_hash[:16]}"
+    request = training_job(
+        settings,
+        trained.job_name,
+        bucket=bucket,
+        role_arn=role_arn,
+        region=DEMO_REGION,
+        code_uri=code_uri,
+        data_prefix=data_prefix,
     )
-    job = sagemaker.describe_training_job(TrainingJobName=trained.job_name)
-    model_data_url = job["ModelArtifacts"]["S3ModelArtifacts"]
-    s3.upload_file(str(trained.result.model_tar), *split_s3_uri(model_data_url))
-    if not artifact_exists(s3, model_data_url):
-        raise DemoError(f"the artifact {model_data_url} is not in the bucket after its upload")
+    model_data_url = record_and_upload_job(aws, request, trained.result.model_tar)
     # From here on, the training pipeline's registration step once Train has succeeded.
-    config = RegistrationConfig(
-        group=group,
-        image=naming.xgboost_image_uri(DEMO_REGION),
-        serving_environment=serving_environment(settings, code_uri, DEMO_REGION),
-        min_validation_auc=settings.min_validation_auc,
-        approval_mode=settings.approval_mode,
-        artifact_bucket=bucket,
-    )
+    config = registration_config(settings, bucket, code_uri)
     version = register_job_model(sagemaker, s3, config, trained.job_name)
+    if version.status == PENDING_MANUAL_APPROVAL:
+        # Manual approval mode: the first deploy waits for a person; the demo approves as `mlops approve 1` does.
+        set_approval(sagemaker, group, version.version, APPROVED, approval_reason(version.version))
+        version = replace(version, status=APPROVED)
     if version.status != APPROVED:
         raise DemoError(f"model package {version.arn} is {version.status}: {version.reason}")
     package = sagemaker.describe_model_package(ModelPackageName=version.arn)
@@ -111,6 +159,7 @@ def register_model(aws: AwsEmulator, settings: Settings, trained: TrainedModel) 
         bucket=bucket,
         group=group,
         role_arn=role_arn,
+        code_uri=code_uri,
         package=package,
         model_data_url=model_data_url,
         baseline_uri=config.registry_uri(trained.job_name, BASELINE_FILE),
