@@ -77,6 +77,7 @@ monitor: install
 bench: install container-env
 	$(PY) bench/inference_bench.py
 	$(PY) bench/drift_bench.py
+	$(PY) bench/dataset_bench.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .ruff_cache demo-output
