@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from mlops_stacks.handlers.cfn_response import TAIL_CHARS
 from mlops_stacks.handlers.wait_signal import MAX_SIGNAL_BYTES, handler, signal_body
 from tests.presigned_url import PresignedUrls, presigned_urls
 
@@ -69,7 +70,18 @@ def test_a_long_reason_is_cut_so_that_the_whole_signal_fits_4_kb(cfn: PresignedU
     put = cfn.received[0]
     assert len(put.body) <= MAX_SIGNAL_BYTES
     body = put.json()
-    assert body["Reason"] == body["Data"] and reason.startswith(body["Reason"]) and len(body["Reason"]) >= 100
+    assert body["Reason"] == body["Data"] and len(body["Reason"]) >= 100
+    # The end is kept when the start has at least as much room as the end takes: not for \\uXXXX escapes.
+    start, cut, end = body["Reason"].partition("…")
+    assert reason.startswith(start) and reason.endswith(end)
+    assert bool(cut) == (character in 'a"') and (not cut or len(end) == TAIL_CHARS)
+
+
+def test_a_training_failure_reason_keeps_the_log_stream_it_ends_with() -> None:
+    reason = "training job p-1 Failed (AlgorithmError): " + "é" * 1100 + ". See the log group g, stream p-1/algo-1."
+    sent = json.loads(signal_body("FAILURE", reason, "run-1"))["Reason"]
+    assert sent.startswith("training job p-1 Failed (AlgorithmError): éé") and "…" in sent
+    assert sent.endswith(". See the log group g, stream p-1/algo-1.")
 
 
 def test_a_status_cloudformation_does_not_know_is_refused_before_anything_is_sent(cfn: PresignedUrls) -> None:

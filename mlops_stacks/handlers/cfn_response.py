@@ -16,6 +16,9 @@ logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
 MAX_REASON_CHARS = 1000  # a reason longer than this is only noise in the stack events
+# A cut reason keeps its end too: a training failure ends with the log group and stream to read.
+TAIL_CHARS = 200
+ELLIPSIS = "…"
 MAX_RESPONSE_BYTES = 4096  # CloudFormation rejects a larger response body
 
 
@@ -40,16 +43,35 @@ def response_body(
     return body(fitting(reason, MAX_RESPONSE_BYTES - len(body(""))))
 
 
-def fitting(text: str, budget: int) -> str:
-    """The start of `text` (at most MAX_REASON_CHARS) whose JSON escaping takes at most `budget` bytes."""
-    # escaping makes one character one to twelve bytes, so count bytes, not characters
+def escaped_bytes(text: str) -> int:
+    """The bytes `text` takes inside a JSON string (escaping makes a character one to twelve bytes)."""
+    return len(json.dumps(text)) - 2
+
+
+def _start(text: str, budget: int) -> str:
+    """The longest start of `text` whose JSON escaping takes at most `budget` bytes."""
     kept = 0
-    for character in text[:MAX_REASON_CHARS]:
-        budget -= len(json.dumps(character)) - 2
+    for character in text:
+        budget -= escaped_bytes(character)
         if budget < 0:
             break
         kept += 1
     return text[:kept]
+
+
+def fitting(text: str, budget: int) -> str:
+    """`text`, or when it is longer than MAX_REASON_CHARS or `budget` escaped bytes, its start, "…" and its end.
+
+    The end (TAIL_CHARS characters) is kept whenever it fits with room to spare, since the end of a
+    reason often says where to look; otherwise the start alone.
+    """
+    if len(text) <= MAX_REASON_CHARS and escaped_bytes(text) <= budget:
+        return text
+    tail = text[-TAIL_CHARS:]
+    room = budget - escaped_bytes(tail) - escaped_bytes(ELLIPSIS)
+    if room < escaped_bytes(tail):
+        return _start(text[:MAX_REASON_CHARS], budget)
+    return _start(text[: MAX_REASON_CHARS - TAIL_CHARS - len(ELLIPSIS)], room) + ELLIPSIS + tail
 
 
 def put_json(url: str, body: bytes) -> None:
