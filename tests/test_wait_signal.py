@@ -71,7 +71,7 @@ def test_a_long_reason_is_cut_so_that_the_whole_signal_fits_4_kb(cfn: PresignedU
     assert len(put.body) <= MAX_SIGNAL_BYTES
     body = put.json()
     assert body["Reason"] == body["Data"] and len(body["Reason"]) >= 100
-    # The end is kept when the start has at least as much room as the end takes: not for \\uXXXX escapes.
+    # The end is kept when the start has at least as much room as the end takes: not for \uXXXX escapes.
     start, cut, end = body["Reason"].partition("…")
     assert reason.startswith(start) and reason.endswith(end)
     assert bool(cut) == (character in 'a"') and (not cut or len(end) == TAIL_CHARS)
