@@ -144,6 +144,7 @@ class CaptureSpool:
         self._flush_requested = 0
         self._flush_done = 0
         self._stopping = False
+        self._closed = False
         self._thread = threading.Thread(target=self._follow, name="capture-spool", daemon=True)
         self._thread.start()
 
@@ -161,8 +162,11 @@ class CaptureSpool:
         return self.batcher.records_written
 
     def close(self) -> None:
-        """Once the container has exited: write what is left, then remove the spool if it is all in files."""
+        """Once the container has exited: write what is left, then remove the spool if it is all in files (once)."""
         with self._cond:
+            if self._closed:
+                return
+            self._closed = True
             self._stopping = True
         self._thread.join(timeout=30)
         os.close(self._read_fd)

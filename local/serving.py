@@ -74,9 +74,12 @@ def serving_environment(
 ) -> dict[str, str]:
     """The model package's container environment (docs/contracts.md) for a local artifact and sourcedir."""
     from mlops_core.sagemaker_inputs import serving_environment as package_environment
+    from mlops_core.sagemaker_inputs import with_model_id
     from mlops_core.settings import Settings
 
-    environment = package_environment(Settings(), str(submit_dir), LOCAL_REGION, model_id or _model_id(model_tar))
+    environment = with_model_id(
+        package_environment(Settings(), str(submit_dir), LOCAL_REGION), model_id or _model_id(model_tar)
+    )
     environment["MLOPS_CAPTURE_PERCENT"] = f"{capture_percent:g}"
     return environment
 

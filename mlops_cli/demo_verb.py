@@ -31,7 +31,24 @@ def register(subparsers: Any) -> None:
         help=f"training rows (default: the `synthetic_rows` setting, {Settings().synthetic_rows})",
     )
     demo.add_argument("--skip-synth", action="store_true", help="do not synthesize the stacks (step 1)")
+    demo.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        type=context_pair,
+        metavar="KEY=VALUE",
+        help="a setting over cdk.json's, as `cdk synth -c` takes it (e.g. -c approval_mode=manual); repeatable",
+    )
     demo.set_defaults(run=run_demo)
+
+
+def context_pair(text: str) -> tuple[str, str]:
+    """An argparse type: `KEY=VALUE`, as the CDK CLI's `-c` takes it."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -40,5 +57,5 @@ def run_demo(args: argparse.Namespace) -> int:
     from mlops_cli.console import output_console
 
     stop_on_sigterm()
-    options = DemoOptions(workdir=args.workdir, rows=args.rows, skip_synth=args.skip_synth)
+    options = DemoOptions(workdir=args.workdir, rows=args.rows, skip_synth=args.skip_synth, context=dict(args.context))
     return run(options, output_console(highlight=False))

@@ -18,6 +18,7 @@ VERB_MODULES = (
     "mlops_cli.monitoring_verbs",  # drift
     "mlops_cli.cloud_verbs",  # test-endpoint, monitor
     "mlops_cli.cleanup_verbs",  # leftovers
+    "mlops_cli.registry_verbs",  # approve, reject
     "mlops_cli.demo_verb",  # demo
 )
 

@@ -24,17 +24,25 @@ CAPTURE_PREFIX = "capture"
 REPORTS_PREFIX = "reports"
 DRIFT_REPORTS_PREFIX = f"{REPORTS_PREFIX}/drift"
 ATHENA_RESULTS_PREFIX = "athena-results"
+# The top-level prefixes above: the labelled-data prefix (a setting) must stay out of them.
+BUCKET_PREFIXES = (
+    DATA_PREFIX,
+    CODE_PREFIX,
+    MODELS_PREFIX,
+    REGISTRY_PREFIX,
+    CAPTURE_PREFIX,
+    REPORTS_PREFIX,
+    ATHENA_RESULTS_PREFIX,
+)
 
 # SageMaker's own log group for every training job of the account (streams `<job>/algo-1-<epoch>`).
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 ENDPOINT_LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
 
-# What the TrainingRun hands SageMaker besides the settings; the local demo replays the same request.
+# What the training pipeline hands SageMaker besides the settings; the local demo replays the same request.
 ENTRY_POINT = "train.py"
 INFERENCE_PROGRAM = "inference.py"
 TRAINING_VOLUME_GB = 10
-# Inside CloudFormation's one-hour custom-resource limit, with room for the job's own start-up.
-DEADLINE_SECONDS = 52 * 60
 
 # The container whose Python (3.10) and xgboost (3.0.5) model_code and the local mode match.
 XGBOOST_FRAMEWORK_VERSION = "3.0-5"
@@ -66,6 +74,56 @@ def training_job_name(settings: Settings, data_hash: str, code_hash: str) -> str
     }
     digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
     return f"{settings.project_name}-{digest[:12]}"
+
+
+# The registry stack's output naming the training run a deploy starts (read by the demo).
+TRAINING_RUN_OUTPUT = "TrainingRunId"
+
+
+def training_run_id(settings: Settings, data_hash: str, code_hash: str) -> str:
+    """The id of the training run a deploy starts: a hash of what shapes the model and its version.
+
+    It changes exactly when the data, the code, a hyperparameter, the instance type, the image,
+    `retrain_token`, or what the registered version carries (the capture share in its serving
+    environment, the gate's threshold) changes; an unchanged deploy starts no run.
+    """
+    shaping = {
+        "data": data_hash,
+        "code": code_hash,
+        "hyperparameters": dict(sorted(settings.hyperparameters.items())),
+        "instance_type": settings.training_instance_type,
+        "image": XGBOOST_FRAMEWORK_VERSION,
+        "retrain_token": settings.retrain_token,
+        "capture_percent": settings.data_capture_sampling_percentage,
+        "min_validation_auc": settings.min_validation_auc,
+    }
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def served_model_run_id(settings: Settings, training_run: str) -> str:
+    """The id of the deployment run a deploy starts: a hash of its training run and how the endpoint serves.
+
+    It changes exactly when the training run, the serverless memory, the (provisioned) concurrency
+    or the bake changes: a deploy that changes none of them starts no deployment run, and a
+    rollback that replays an old id finds its execution and starts nothing.
+    """
+    shaping = {
+        "training_run": training_run,
+        "memory_mb": settings.serverless_memory_size,
+        "max_concurrency": settings.serverless_max_concurrency,
+        "provisioned_concurrency": settings.serverless_provisioned_concurrency,
+        "bake_minutes": settings.bake_minutes,
+    }
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def pipeline_job_name(project: str, execution_arn: str) -> str:
+    """The training job name the training pipeline gives an execution: `<project>-<MD5 of its ARN>`.
+
+    The pipeline computes it with `States.Hash($$.Execution.Id, 'MD5')`; execution ARNs are unique,
+    so each run has its own job, and the name stays within SageMaker's 63 characters.
+    """
+    return f"{project}-{hashlib.md5(execution_arn.encode()).hexdigest()}"
 
 
 def xgboost_registries() -> tuple[str, dict[str, str]]:

@@ -10,6 +10,9 @@ from model_code.number_syntax import is_finite_number
 
 APPROVED = "Approved"
 REJECTED = "Rejected"
+# A version that passed the gate in manual approval mode waits for a person (ModelApprovalStatus).
+PENDING_MANUAL_APPROVAL = "PendingManualApproval"
+MANUAL = "manual"
 
 
 @dataclass(frozen=True)
@@ -40,3 +43,13 @@ def quality_gate(evaluation: Mapping[str, Any], min_validation_auc: float) -> Ga
     if auc >= min_validation_auc:
         return GateDecision(APPROVED, f"validation AUC {auc:.4f} >= {min_validation_auc:.4f}")
     return GateDecision(REJECTED, f"validation AUC {auc:.4f} < {min_validation_auc:.4f} (quality gate)")
+
+
+def registered_status(decision: GateDecision, approval_mode: str) -> str:
+    """The approval status a version is registered with: the gate's, or, in manual mode, a person's to give.
+
+    A model the gate rejects is Rejected in either mode: a person can approve only what passed.
+    """
+    if decision.approved and approval_mode == MANUAL:
+        return PENDING_MANUAL_APPROVAL
+    return decision.status

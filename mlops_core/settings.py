@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_core.naming import BUCKET_PREFIXES
 from model_code.number_syntax import is_finite_number, is_json_number, parse_number, parse_whole_number
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -43,8 +44,16 @@ LOG_RETENTION_DAYS = (
 )
 # Serverless inference memory sizes (ProductionVariantServerlessConfig.MemorySizeInMB).
 SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
-# Provider framework polls at most one hour; keep the job's own limit well inside it.
-MAX_TRAINING_RUNTIME_MINUTES = 50
+# The first deploy waits for the training run on a CloudFormation wait condition, which waits at most
+# 12 hours (AWS::CloudFormation::WaitCondition Timeout); the run needs time besides the job's own.
+WAIT_CONDITION_HOURS = 12
+RUN_OVERHEAD_MINUTES = 30
+MAX_TRAINING_RUNTIME_MINUTES = WAIT_CONDITION_HOURS * 60 - 2 * RUN_OVERHEAD_MINUTES
+APPROVAL_MODES = ("automatic", "manual")
+# The latency alarm needs this many breaching periods in a row; the other guard alarms need one
+# (monitoring/alarm_rules.py). A bake must last as long as the longest of them can take to fire.
+LATENCY_EVALUATION_PERIODS = 2
+MAX_BAKE_MINUTES = 240
 # numpy's generators take seeds from 0; 2**32 - 1 keeps a seed a plain 32-bit number.
 MAX_SEED = 2**32 - 1
 
@@ -96,7 +105,8 @@ class Settings:
     )
     training_instance_type: str = _doc("Instance type of the SageMaker training job (ml.*).", default="ml.m5.large")
     training_max_runtime_minutes: int = _doc(
-        f"Hard stop of the training job (1-{MAX_TRAINING_RUNTIME_MINUTES}).", default=30
+        f"Hard stop of the training job (1-{MAX_TRAINING_RUNTIME_MINUTES}): a deploy waits for its training run.",
+        default=30,
     )
     hyperparameters: dict[str, str] = field(
         default_factory=lambda: dict(DEFAULT_HYPERPARAMETERS),
@@ -108,6 +118,31 @@ class Settings:
     )
     min_validation_auc: float = _doc(
         "Quality gate: a model with a lower validation AUC is registered as Rejected.", default=0.75
+    )
+    approval_mode: str = _doc(
+        "`automatic`: a version that passes the gate is Approved; `manual`: PendingManualApproval until a "
+        "person approves it (`mlops approve N`, the console or the AWS CLI).",
+        default="automatic",
+    )
+    approval_wait_hours: int = _doc(
+        "Manual mode: how long a deploy waits for a person to approve its version (1-11).", default=4
+    )
+    retrain_schedule: str = _doc(
+        "EventBridge schedule expression that retrains on the labelled data; empty = no schedule.", default=""
+    )
+    retrain_on_new_data: bool = _doc(
+        "Retrain when `<labelled_data_prefix>/_ready` is written to the data bucket.", default=True
+    )
+    labelled_data_prefix: str = _doc(
+        "Key prefix of fresh labelled data in the data bucket (`train/` and `validation/` CSVs under it).",
+        default="labelled",
+    )
+    retrain_on_drift: bool = _doc(
+        "Retrain on the labelled data when the drift alarm fires (off: drift brings no new labels).", default=False
+    )
+    bake_minutes: int = _doc(
+        "Minutes a new version serves, watched by the guard alarms, before the rollout counts as passed.",
+        default=15,
     )
     data_path: str | None = _doc(
         "Your own CSV (header row, numeric features, 0/1 label); unset = synthetic data.", default=None
@@ -188,6 +223,17 @@ class Settings:
         return min(minutes, 24 * 60)
 
     @property
+    def guard_window_minutes(self) -> int:
+        """The longest time a guard alarm (latency, error rates, cold start) can take to go to ALARM."""
+        return self.alarm_period_minutes * LATENCY_EVALUATION_PERIODS
+
+    @property
+    def training_wait_minutes(self) -> int:
+        """How long a deploy waits for its training run: the job, the approval in manual mode, the rest."""
+        approval = self.approval_wait_hours * 60 if self.approval_mode == "manual" else 0
+        return self.training_max_runtime_minutes + approval + RUN_OVERHEAD_MINUTES
+
+    @property
     def model_package_group_name(self) -> str:
         """The registry's Model Package Group."""
         return self.name("models")
@@ -215,6 +261,8 @@ def setting_docs() -> list[tuple[str, Any, str]]:
 def _coerce(name: str, type_name: Any, raw: Any) -> Any:
     kind = str(type_name)
     try:
+        if kind == "bool":
+            return _flag(raw)
         if kind.startswith("dict"):
             value = json.loads(raw) if isinstance(raw, str) else raw
             if not isinstance(value, dict):
@@ -229,6 +277,15 @@ def _coerce(name: str, type_name: Any, raw: Any) -> Any:
         return str(raw)
     except (TypeError, ValueError, json.JSONDecodeError) as exc:
         raise SettingError(f"setting `{name}` must be of type {kind}, got {raw!r} ({exc})") from None
+
+
+def _flag(raw: Any) -> bool:
+    """A JSON boolean, or the text `true` / `false` (`-c key=value` passes text)."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    raise ValueError("not true or false")
 
 
 def _number(raw: Any, *, whole: bool) -> int | float:
@@ -256,6 +313,7 @@ def _in_range(s: Settings, name: str, low: float, high: float) -> None:
         _fail(name, f"between {low} and {high}", value)
 
 
+_PREFIX = re.compile(r"[a-z0-9_-]+(/[a-z0-9_-]+)*")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$")
 
@@ -293,6 +351,7 @@ def _validate(s: Settings) -> None:
     if not re.fullmatch(r"[A-Za-z0-9._-]{0,64}", s.retrain_token):
         _fail("retrain_token", "at most 64 letters, digits, dots, hyphens or underscores", s.retrain_token)
     _in_range(s, "min_validation_auc", 0.5, 1.0)
+    _validate_loop(s)
     # The data reader's rule for a column name (model_code/csv_table.py), which quoting makes free.
     if not s.label_column or any(ord(char) < 32 or ord(char) == 127 for char in s.label_column):
         _fail("label_column", "a column name: not empty, no control characters", s.label_column)
@@ -318,3 +377,33 @@ def _validate(s: Settings) -> None:
         _fail("github_oidc_provider_arn", "an IAM OIDC provider ARN", s.github_oidc_provider_arn)
     if s.monthly_budget_usd is not None:
         _in_range(s, "monthly_budget_usd", 1, 1_000_000)
+
+
+def _validate_loop(s: Settings) -> None:
+    """The retraining loop: approval, triggers, labelled data and the bake."""
+    if s.approval_mode not in APPROVAL_MODES:
+        _fail("approval_mode", "`automatic` or `manual`", s.approval_mode)
+    _in_range(s, "approval_wait_hours", 1, WAIT_CONDITION_HOURS - 1)
+    if s.training_wait_minutes > WAIT_CONDITION_HOURS * 60:
+        raise SettingError(
+            f"settings `training_max_runtime_minutes` ({s.training_max_runtime_minutes}) and "
+            f"`approval_wait_hours` ({s.approval_wait_hours}) plus {RUN_OVERHEAD_MINUTES} minutes must fit "
+            f"the {WAIT_CONDITION_HOURS} hours a deploy can wait for its training run in manual approval mode"
+        )
+    if s.retrain_schedule and not _SCHEDULE.match(s.retrain_schedule):
+        _fail("retrain_schedule", "empty, rate(N minutes|hours|days) or cron(...)", s.retrain_schedule)
+    taken = set(BUCKET_PREFIXES)
+    prefix = s.labelled_data_prefix
+    if len(prefix) > 100 or not _PREFIX.fullmatch(prefix) or prefix.partition("/")[0] in taken:
+        _fail(
+            "labelled_data_prefix",
+            f"1-100 of a-z 0-9 _ - and inner /, outside the bucket's own prefixes ({', '.join(sorted(taken))})",
+            prefix,
+        )
+    if not s.guard_window_minutes <= s.bake_minutes <= MAX_BAKE_MINUTES:
+        _fail(
+            "bake_minutes",
+            f"at least the latency alarm's window (alarm_period_minutes x {LATENCY_EVALUATION_PERIODS} = "
+            f"{s.guard_window_minutes}) and at most {MAX_BAKE_MINUTES}",
+            s.bake_minutes,
+        )

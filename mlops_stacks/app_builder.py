@@ -40,7 +40,7 @@ def settings_from_app(app: App) -> Settings:
 
 
 def build_stacks(app: App, settings: Settings, env: Environment | None = None) -> PipelineStacks:
-    """Create and wire the stacks; stable names cross stacks as outputs, per-run values via SSM."""
+    """Create and wire the stacks; stable names cross stacks as exports, per-run values never do."""
     prefix = settings.project_name
     storage = StorageStack(app, f"{prefix}-storage", settings=settings, env=env)
     registry = RegistryStack(
@@ -53,18 +53,20 @@ def build_stacks(app: App, settings: Settings, env: Environment | None = None) -
         data_hash=storage.data_hash,
         sourcedir_uri=storage.sourcedir_uri,
         code_hash=storage.code_hash,
+        topic=storage.topic,
+        topic_key=storage.topic_key,
         env=env,
     )
     # The data and the code must be in S3 before the training job reads them.
-    registry.training.resource.node.add_dependency(storage.data_deployment, storage.code_deployment)
+    registry.run.node.add_dependency(storage.data_deployment, storage.code_deployment)
     endpoint = EndpointStack(
         app,
         f"{prefix}-endpoint",
         settings=settings,
         execution_role=storage.execution_role,
-        group_name=registry.group_name,
-        training_job_name=registry.training.job_name,
-        release_id=registry.training.release_id,
+        training_run_id=registry.training_run_id,
+        topic=storage.topic,
+        topic_key=storage.topic_key,
         env=env,
     )
     # Nothing of the endpoint may be created before an approved version exists.
@@ -79,6 +81,7 @@ def build_stacks(app: App, settings: Settings, env: Environment | None = None) -
         capture_table=endpoint.capture_table,
         capture_writer=endpoint.capture_writer.function,
         capture_failures=endpoint.capture_failures,
+        topic=storage.topic,
         env=env,
     )
     observability.add_stack_dependency(endpoint, "watches the endpoint")

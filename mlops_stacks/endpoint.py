@@ -1,24 +1,34 @@
-"""Endpoint stack: the served model, its serverless endpoint, its log group and request capture."""
+"""Endpoint stack: the deployment pipeline that serves the newest approved version, its log group, capture.
+
+The stack holds no SageMaker model, endpoint config or endpoint: the deployment pipeline is their
+only writer, so no CloudFormation update or rollback can take the endpoint back to an older model.
+A deploy starts a deployment run (`PipelineRun`) when its training run or how the endpoint serves
+changed, and waits for it; the clean-up removes what the pipeline made on destroy.
+"""
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_logs_destinations as log_destinations
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from mlops_core.naming import CAPTURE_PREFIX, endpoint_log_group_name
+from mlops_core.naming import CAPTURE_PREFIX, endpoint_log_group_name, served_model_run_id
 from mlops_core.settings import Settings
+from mlops_stacks.constructs.cleanup import Cleanup
+from mlops_stacks.constructs.deployment_pipeline import DeploymentPipeline
+from mlops_stacks.constructs.pipeline_run import PipelineRun
+from mlops_stacks.constructs.pipeline_state_machine import arn
 from mlops_stacks.constructs.python_function import PythonFunction, retention
-from mlops_stacks.handlers.approved_package import RESOURCE_TYPE as APPROVED_PACKAGE_RESOURCE
+from mlops_stacks.handlers.endpoint_cleanup import RESOURCE_TYPE as ENDPOINT_CLEANUP
 from mlops_stacks.storage import artifact_bucket
 from monitoring.capture import CAPTURE_MARKER, PARTITION_FORMAT
-from monitoring.metrics import VARIANT_NAME
 
 # Columns of one capture record (docs/contracts.md); the drift query reads these.
 CAPTURE_COLUMNS = (
@@ -44,9 +54,9 @@ class EndpointStack(Stack):
         *,
         settings: Settings,
         execution_role: iam.IRole,
-        group_name: str,
-        training_job_name: str,
-        release_id: str,
+        training_run_id: str,
+        topic: sns.ITopic,
+        topic_key: kms.IKey,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -62,70 +72,67 @@ class EndpointStack(Stack):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-        # Looked up by names known at synth: a new approved version replaces the model, no export involved.
-        package_arn = self._approved_package(settings, group_name, training_job_name, release_id)
-        model = sagemaker.CfnModel(
+        self.deployment = DeploymentPipeline(
             self,
-            "Model",
+            "DeploymentPipeline",
+            settings=settings,
             execution_role_arn=execution_role.role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=package_arn),
+            topic=topic,
+            topic_key=topic_key,
         )
-        serverless = sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
-            memory_size_in_mb=settings.serverless_memory_size,
-            max_concurrency=settings.serverless_max_concurrency,
-            provisioned_concurrency=settings.serverless_provisioned_concurrency or None,
-        )
-        config = sagemaker.CfnEndpointConfig(
+        self.cleanup = self._cleanup(settings)
+        # On destroy, the pipeline and its run go first (no rollout starts while the clean-up
+        # works), and the endpoint is gone before its log group.
+        self.deployment.node.add_dependency(self.cleanup)
+        self.cleanup.node.add_dependency(self.log_group)
+
+        self.served_model_run_id = served_model_run_id(settings, training_run_id)
+        self.run = PipelineRun(
             self,
-            "EndpointConfig",
-            production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=VARIANT_NAME,
-                    model_name=model.attr_model_name,
-                    serverless_config=serverless,
-                )
-            ],
+            "ServedModelRun",
+            settings=settings,
+            function_name=settings.name("deployment-run"),
+            pipeline=self.deployment.pipeline,
+            run_id=self.served_model_run_id,
+            run_input={"trigger": "deploy", "training_run": training_run_id},
+            timeout=self.deployment.timeout,
         )
-        self.endpoint = sagemaker.CfnEndpoint(
-            self,
-            "Endpoint",
-            endpoint_name=self.endpoint_name,
-            endpoint_config_name=config.attr_endpoint_config_name,
-        )
-        self.endpoint.node.add_dependency(self.log_group)
 
         self._capture(settings, bucket)
 
         CfnOutput(self, "EndpointName", value=self.endpoint_name)
+        CfnOutput(self, "DeploymentPipelineArn", value=self.deployment.state_machine.state_machine_arn)
+        CfnOutput(self, "ServedModelRunId", value=self.served_model_run_id)
         CfnOutput(self, "CaptureTableName", value=f"{self.capture_database}.{self.capture_table}")
 
-    def _approved_package(self, settings: Settings, group_name: str, training_job_name: str, release_id: str) -> str:
-        """The ARN of the approved version that `training_job_name` produced (Custom::ApprovedModelPackage)."""
-        lookup = PythonFunction(
+    def _cleanup(self, settings: Settings) -> Cleanup:
+        """On destroy: the endpoint, then every config and model the deployment pipeline made."""
+        deployed = f"{settings.project_name.lower()}-v*"
+        return Cleanup(
             self,
-            "ApprovedPackageLookup",
-            function_name=settings.name("approved-package"),
-            handler="mlops_stacks.handlers.approved_package.handler",
-            description="Finds the approved model package version of the current training job",
-            log_retention_days=settings.log_retention_days,
+            "EndpointCleanup",
+            settings=settings,
+            function_name=settings.name("endpoint-cleanup"),
+            handler="mlops_stacks.handlers.endpoint_cleanup.handler",
+            description="On destroy: deletes the endpoint, then the configs and models the deployment made",
+            resource_type=ENDPOINT_CLEANUP,
+            environment=self.deployment.spec.as_env(),
+            statements=[
+                iam.PolicyStatement(
+                    actions=["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"],
+                    resources=[arn(self, "sagemaker", f"endpoint/{self.endpoint_name.lower()}")],
+                ),
+                # List calls have no resource-level permissions.
+                iam.PolicyStatement(actions=["sagemaker:ListEndpointConfigs", "sagemaker:ListModels"], resources=["*"]),
+                iam.PolicyStatement(
+                    actions=["sagemaker:DeleteEndpointConfig"],
+                    resources=[arn(self, "sagemaker", f"endpoint-config/{deployed}")],
+                ),
+                iam.PolicyStatement(
+                    actions=["sagemaker:DeleteModel"], resources=[arn(self, "sagemaker", f"model/{deployed}")]
+                ),
+            ],
         )
-        versions = f"arn:{self.partition}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:model-package/{group_name.lower()}/*"
-        lookup.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[versions]))
-        # ListModelPackages has no resource-level permissions.
-        lookup.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]))
-        package = CustomResource(
-            self,
-            "ApprovedModelPackage",
-            service_token=lookup.function.function_arn,
-            resource_type=APPROVED_PACKAGE_RESOURCE,
-            service_timeout=Duration.minutes(2),
-            properties={
-                "ModelPackageGroupName": group_name,
-                "TrainingJobName": training_job_name,
-                "Release": release_id,
-            },
-        )
-        return package.get_att_string("ModelPackageArn")
 
     def _capture(self, settings: Settings, bucket: s3.IBucket) -> None:
         """Endpoint log group → subscription filter → capture Lambda → hour-partitioned JSONL in S3."""

@@ -1,21 +1,23 @@
-"""Observability stack: alert topic, alarms, dashboard, failed-training events and the drift job."""
+"""Observability stack: alarms, dashboard and the drift job, told to the alert topic.
+
+Failed training runs are told by the training pipeline itself (every training job of the project
+is one of its runs), so no rule here watches training jobs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnOutput, Duration, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -47,6 +49,7 @@ class ObservabilityStack(Stack):
         capture_table: str,
         capture_writer: lambda_.IFunction,
         capture_failures: sqs.IQueue,
+        topic: sns.Topic,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -55,7 +58,7 @@ class ObservabilityStack(Stack):
         self.endpoint_name = endpoint_name
         self.period = Duration.minutes(settings.alarm_period_minutes)
 
-        self.topic = self._alert_topic()
+        self.topic = topic
         self.drift_job = self._drift_job(bucket, capture_database, capture_table)
         rule_alarms = self._rule_alarms()
         self.alarms = [*rule_alarms.values(), *self._pipeline_alarms(capture_writer, capture_failures)]
@@ -64,12 +67,10 @@ class ObservabilityStack(Stack):
             alarm.add_alarm_action(action)
         # No OK actions: every new alarm goes INSUFFICIENT_DATA -> OK, an e-mail per alarm per deploy.
         self._recovery_notices([alarm for rule, alarm in rule_alarms.items() if rule.notify_recovery])
-        self._failed_training_rule()
         if settings.monthly_budget_usd is not None:
             ProjectBudget(self, "Budget", settings, self.topic)
         dashboard = self._dashboard(feature_names)
 
-        CfnOutput(self, "AlertTopicArn", value=self.topic.topic_arn)
         CfnOutput(
             self,
             "DashboardUrl",
@@ -78,44 +79,6 @@ class ObservabilityStack(Stack):
         )
 
     # --- alerting ---------------------------------------------------------------------------------
-    def _alert_topic(self) -> sns.Topic:
-        """An encrypted topic; CloudWatch alarms, EventBridge and Budgets may use the key to publish."""
-        key = kms.Key(
-            self,
-            "AlertKey",
-            description="Encrypts the alert topic",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.DESTROY,
-            pending_window=Duration.days(7),
-        )
-        # EventBridge gets its grant from the SnsTopic target; alarms publish with this one.
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-            )
-        )
-        topic = sns.Topic(
-            self,
-            "Alerts",
-            display_name=f"{self.settings.project_name} alerts",
-            master_key=key,
-            enforce_ssl=True,
-        )
-        topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-            )
-        )
-        if self.settings.alert_email:
-            topic.add_subscription(subscriptions.EmailSubscription(self.settings.alert_email))
-        return topic
-
     def _endpoint_metric(self, name: str, statistic: str, namespace: str = m.SAGEMAKER_NAMESPACE) -> cw.Metric:
         return cw.Metric(
             namespace=namespace,
@@ -221,23 +184,6 @@ class ObservabilityStack(Stack):
                 treat_missing_data=quiet,
             ),
         ]
-
-    def _failed_training_rule(self) -> None:
-        """A training job of this project that failed or was stopped tells the topic at once."""
-        events.Rule(
-            self,
-            "FailedTrainingJobs",
-            description="Training jobs of this project that failed or stopped (a destroy or rollback stops them too)",
-            event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Training Job State Change"],
-                detail={
-                    "TrainingJobStatus": ["Failed", "Stopped"],
-                    "TrainingJobName": [{"prefix": f"{self.settings.project_name}-"}],
-                },
-            ),
-            targets=[targets.SnsTopic(self.topic)],
-        )
 
     # --- drift ------------------------------------------------------------------------------------
     def _drift_job(self, bucket: s3.IBucket, database: str, table: str) -> PythonFunction:

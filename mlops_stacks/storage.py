@@ -1,4 +1,4 @@
-"""Storage stack: the artifact bucket, its access-log bucket, the SageMaker execution role and the data."""
+"""Storage stack: the artifact and access-log buckets, the SageMaker execution role, the data, the alert topic."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from pathlib import Path
 
 from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 import dataset
@@ -47,7 +50,11 @@ def artifact_bucket(scope: Construct, settings: Settings) -> s3.IBucket:
 
 
 class StorageStack(Stack):
-    """Buckets, the execution role SageMaker jobs and the endpoint run as, and the training data."""
+    """Buckets, the execution role SageMaker jobs and the endpoint run as, the training data, the alert topic.
+
+    The topic lives here because both pipelines notify it, and the first training run happens
+    before the observability stack exists.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -93,6 +100,13 @@ class StorageStack(Stack):
                 ),
             ],
             removal_policy=removal,
+        )
+        # New labelled data starts a training run through EventBridge. The native property, not
+        # `event_bridge_enabled=True`, which adds a custom resource and a Node Lambda to set it.
+        bucket_resource = self.bucket.node.default_child
+        assert isinstance(bucket_resource, s3.CfnBucket)
+        bucket_resource.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )
         if destroy:
             EmptyBucketOnDelete(
@@ -147,9 +161,49 @@ class StorageStack(Stack):
             description="Runs the project's SageMaker training jobs and serves its endpoint",
         )
         self._grant_execution_role(settings)
+        self.topic_key, self.topic = self._alert_topic(settings)
 
         CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
         CfnOutput(self, "ExecutionRoleArn", value=self.execution_role.role_arn)
+        CfnOutput(self, "AlertTopicArn", value=self.topic.topic_arn)
+
+    def _alert_topic(self, settings: Settings) -> tuple[kms.Key, sns.Topic]:
+        """An encrypted topic; CloudWatch alarms, EventBridge and Budgets may use the key to publish."""
+        key = kms.Key(
+            self,
+            "AlertKey",
+            description="Encrypts the alert topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
+        )
+        # EventBridge gets its grant from the SnsTopic target; alarms publish with this one.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+        topic = sns.Topic(
+            self,
+            "Alerts",
+            display_name=f"{settings.project_name} alerts",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+        if settings.alert_email:
+            topic.add_subscription(subscriptions.EmailSubscription(settings.alert_email))
+        return key, topic
 
     def _grant_execution_role(self, settings: Settings) -> None:
         """Exactly what a training job and the serving container do with our resources."""

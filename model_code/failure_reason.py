@@ -4,10 +4,10 @@ The XGBoost image's trainer overwrites `/opt/ml/output/failure` with its own
 `ExecuteUserScriptError: Command "..."` when the script exits non-zero (sagemaker_containers
 `_trainer.train`), so the job's FailureReason never carries the script's reason. train.py therefore
 also prints the reason as one line that starts with `MARKER`; the container ships its output to the
-job's CloudWatch log stream, where the registry's TrainingRun handler finds it, and the local mode
+job's CloudWatch log stream, where the training pipeline's ExplainFailure Lambda finds it, and the local mode
 finds it in the trainer's output.
 
-Standard library only: this module ships in the sourcedir and in the TrainingRun Lambda.
+Standard library only: this module ships in the sourcedir and in the Lambda bundle.
 """
 
 from __future__ import annotations

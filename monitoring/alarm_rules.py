@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mlops_core.settings import Settings
+from mlops_core.settings import LATENCY_EVALUATION_PERIODS, Settings
 from monitoring import metrics as m
 
 ENDPOINT_DIMENSIONS = "endpoint"  # EndpointName + VariantName
@@ -33,6 +33,8 @@ class AlarmRule:
     evaluation_periods: int = 1
     # Tell a person when the alarm is OK again: where someone waits for the endpoint to recover.
     notify_recovery: bool = False
+    # Watched during a rollout's bake: one that fires reverts the endpoint to the previous version.
+    guards_rollout: bool = False
 
     def statistic_of(self, values: Sequence[float]) -> float | None:
         """The rule's statistic over one period's data points; None when there were none."""
@@ -69,8 +71,9 @@ def alarm_rules(settings: Settings) -> list[AlarmRule]:
             False,
             ENDPOINT_DIMENSIONS,
             period,
-            evaluation_periods=2,
+            evaluation_periods=LATENCY_EVALUATION_PERIODS,
             notify_recovery=True,
+            guards_rollout=True,
         ),
         AlarmRule(
             "ServerErrorRateAlarm",
@@ -83,6 +86,7 @@ def alarm_rules(settings: Settings) -> list[AlarmRule]:
             ENDPOINT_DIMENSIONS,
             period,
             notify_recovery=True,
+            guards_rollout=True,
         ),
         AlarmRule(
             "ClientErrorRateAlarm",
@@ -95,6 +99,7 @@ def alarm_rules(settings: Settings) -> list[AlarmRule]:
             ENDPOINT_DIMENSIONS,
             period,
             notify_recovery=True,
+            guards_rollout=True,
         ),
         AlarmRule(
             "ColdStartAlarm",
@@ -106,6 +111,7 @@ def alarm_rules(settings: Settings) -> list[AlarmRule]:
             False,
             ENDPOINT_DIMENSIONS,
             period,
+            guards_rollout=True,
         ),
         AlarmRule(
             "DriftAlarm",
@@ -120,3 +126,19 @@ def alarm_rules(settings: Settings) -> list[AlarmRule]:
             max(60, settings.drift_interval_minutes),
         ),
     ]
+
+
+def alarm_name(settings: Settings, rule: AlarmRule) -> str:
+    """The CloudWatch alarm's name: fixed, so the deployment pipeline and the drift trigger find it."""
+    return settings.name(rule.id)
+
+
+def guard_alarm_names(settings: Settings) -> list[str]:
+    """The alarms a rollout's bake watches: latency, error rates and cold starts."""
+    return [alarm_name(settings, rule) for rule in alarm_rules(settings) if rule.guards_rollout]
+
+
+def drift_alarm_name(settings: Settings) -> str:
+    """The drift alarm, whose ALARM state can start a training run (`retrain_on_drift`)."""
+    (rule,) = [rule for rule in alarm_rules(settings) if rule.namespace == m.DRIFT_NAMESPACE]
+    return alarm_name(settings, rule)

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import boto3
+import pytest
+from moto.sagemaker.models import SageMakerModelBackend
 
 from local.request_checks import RequestChecker
 
@@ -37,3 +40,29 @@ def checked_boto3() -> Iterator[RequestChecker]:
     finally:
         boto3.DEFAULT_SESSION = previous
     checker.assert_clean()
+
+
+@contextmanager
+def moto_update_model_package_as_documented() -> Iterator[None]:
+    """moto's UpdateModelPackage, taught to keep CustomerMetadataProperties that the request leaves out.
+
+    moto 5.2.5 replaces them with the request's (None when absent). AWS updates them: the request's
+    properties are added, `CustomerMetadataPropertiesToRemove` removes (botocore sagemaker
+    UpdateModelPackageInput), so an approval keeps the version's training job and run.
+    """
+    original = SageMakerModelBackend.update_model_package
+
+    def update(self: SageMakerModelBackend, model_package_arn: str, **kwargs: Any) -> str:
+        name = self.model_package_name_mapping.get(model_package_arn, model_package_arn)
+        package = self.model_packages.get(name)
+        kept = dict(getattr(package, "customer_metadata_properties", None) or {})
+        for key in kwargs.get("customer_metadata_properties_to_remove") or []:
+            kept.pop(key, None)
+        arn = original(self, model_package_arn, **kwargs)
+        package = self.model_packages[name]
+        package.customer_metadata_properties = {**kept, **(package.customer_metadata_properties or {})}
+        return arn
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SageMakerModelBackend, "update_model_package", update)
+        yield

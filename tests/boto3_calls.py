@@ -4,9 +4,9 @@ From the handler function, follow every call to a function or method defined in 
 packages (by name: a method call `x.name()` follows every project function called `name`, which
 over-approximates and so never misses one), and every read of a property (`clients.sagemaker`
 follows the properties called `sagemaker`, where a client is made on first use); collect the
-services of `boto3.client("<service>")` and every attribute call or `get_paginator("<operation>")`
-whose name is an operation of one of those services. A new boto3 call in a handler, or in anything
-it calls, shows up here.
+services of `boto3.client("<service>")` (or of a loop over service names) and every attribute
+call or `get_paginator("<operation>")` whose name is an operation of one of those services. A new
+boto3 call in a handler, or in anything it calls, shows up here.
 """
 
 from __future__ import annotations
@@ -101,6 +101,24 @@ def _literal(node: ast.AST) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
+def _loop_literals(function: ast.AST) -> dict[str, set[str]]:
+    """Names that a loop or a comprehension in `function` binds to string literals: `for name in ("a", "b")`."""
+    bound: dict[str, set[str]] = defaultdict(set)
+    for node in ast.walk(function):
+        looped = isinstance(node, ast.comprehension | ast.For) and isinstance(node.target, ast.Name)
+        if looped and isinstance(node.iter, ast.Tuple | ast.List):
+            bound[node.target.id].update(v for item in node.iter.elts if (v := _literal(item)) is not None)
+    return bound
+
+
+def _services(call: ast.Call, function: ast.AST) -> set[str]:
+    """The services of a `client(...)` call: a literal, or a name a loop binds to literals."""
+    argument = call.args[0]
+    if (service := _literal(argument)) is not None:
+        return {service}
+    return _loop_literals(function).get(argument.id, set()) if isinstance(argument, ast.Name) else set()
+
+
 def boto3_calls(handler: str) -> Boto3Calls:
     """The boto3 calls reachable from `handler` ("package.module.function", as Lambda's Handler names it)."""
     module_name, _, function = handler.rpartition(".")
@@ -121,8 +139,8 @@ def boto3_calls(handler: str) -> Boto3Calls:
             target = call.func
             if isinstance(target, ast.Attribute):
                 names.add(target.attr)
-                if target.attr == "client" and call.args and (service := _literal(call.args[0])):
-                    services.add(service)
+                if target.attr == "client" and call.args:
+                    services.update(_services(call, node))
                 if target.attr == "get_paginator" and call.args and (operation := _literal(call.args[0])):
                     names.add(operation)
                 queue.extend(_functions_named(target.attr))

@@ -1,6 +1,6 @@
 """Every IAM policy of a synthesized app as AWS would see it after deploy: intrinsic functions resolved.
 
-The templates carry `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub` and `Fn::GetStackOutput` (CDK's weak
+The templates carry `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub`, `Fn::FindInMap` and `Fn::GetStackOutput` (CDK's weak
 cross-stack references) or `Fn::ImportValue` (strong ones) where ARNs will be; an
 IAM linter and the call-to-permission test need the ARNs themselves. Pseudo parameters take the
 account and Region of the synth; a resource without a fixed name gets a generated-looking one
@@ -108,6 +108,9 @@ class Resolver:
             reference = self.resolve(stack, value["Fn::GetStackOutput"])
             producer = reference["StackName"]
             return self.resolve(producer, self.templates[producer]["Outputs"][reference["OutputName"]]["Value"])
+        if "Fn::FindInMap" in value:
+            mapping, key, name = (self.resolve(stack, part) for part in value["Fn::FindInMap"])
+            return self.templates[stack]["Mappings"][mapping][key][name]
         if "Fn::Sub" in value:
             text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
             return _SUBSTITUTION.sub(lambda m: self._substitute(stack, m[1], variables), text)

@@ -2,7 +2,7 @@ import pytest
 
 from mlops_core.settings import Settings
 from monitoring import metrics as m
-from monitoring.alarm_rules import alarm_rules
+from monitoring.alarm_rules import alarm_rules, drift_alarm_name, guard_alarm_names
 
 
 def _rule(metric: str):
@@ -56,3 +56,23 @@ def test_every_rule_becomes_a_cloudwatch_alarm_with_the_same_threshold(synthesiz
 def test_drift_alarm_period_follows_the_drift_schedule(schedule, minutes):
     (rule,) = [r for r in alarm_rules(Settings(drift_schedule=schedule)) if r.metric_name == m.MAX_PSI]
     assert rule.period_minutes == minutes
+
+
+def test_the_rollout_is_guarded_by_latency_errors_and_cold_starts_not_by_drift():
+    settings = Settings()
+    guards = {rule.metric_name for rule in alarm_rules(settings) if rule.guards_rollout}
+    assert guards == {m.MODEL_LATENCY, m.INVOCATION_5XX, m.INVOCATION_4XX, m.MODEL_SETUP_TIME}
+    assert guard_alarm_names(settings) == [
+        "mlops-showcase-LatencyAlarm",
+        "mlops-showcase-ServerErrorRateAlarm",
+        "mlops-showcase-ClientErrorRateAlarm",
+        "mlops-showcase-ColdStartAlarm",
+    ]
+    assert drift_alarm_name(settings) == "mlops-showcase-DriftAlarm"
+
+
+def test_the_longest_guard_window_is_what_the_bake_setting_is_checked_against():
+    for period in (1, 5, 60):
+        settings = Settings(alarm_period_minutes=period, bake_minutes=max(15, 2 * period))
+        longest = max(r.period_minutes * r.evaluation_periods for r in alarm_rules(settings) if r.guards_rollout)
+        assert longest == settings.guard_window_minutes

@@ -38,6 +38,9 @@ def run(argv: list[str]) -> int:
         ["monitor", "--hours", "nan"],
         ["leftovers", "--bogus"],
         ["demo", "--rows", "\u0661\u0660\u0660\u0660"],
+        ["demo", "-c", "approval_mode"],
+        ["approve", "1.5"],
+        ["reject", "--reason", "no version given"],
     ],
 )
 def test_a_usage_error_is_one_line_on_stderr_and_status_2(

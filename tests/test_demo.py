@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import fcntl
 import io
 import json
 import os
@@ -24,6 +25,7 @@ from dataset import DRIFTED_FEATURES
 from local import demo
 from local.demo import (
     MALFORMED_KINDS,
+    STEPS,
     WORKDIR_MARKER,
     DemoError,
     DemoOptions,
@@ -36,7 +38,16 @@ from local.demo import (
     pipeline,
     prepare_workdir,
     summarize_assembly,
-    synthesized_job_name,
+    synthesized_training_run,
+)
+from local.demo.alarms import evaluate_periods
+from local.demo.results import BAKE, RetrainResult
+from mlops_core.pipeline_states import (
+    DEPLOYMENT_SUCCESS_PATH,
+    READ_APPROVAL,
+    SIGNAL_SUCCESS,
+    TRAINING_APPROVAL_PATH,
+    TRAINING_SUCCESS_PATH,
 )
 from mlops_core.settings import Settings
 from monitoring.alarm_rules import alarm_rules
@@ -125,28 +136,42 @@ def port_is_closed(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """One demo run into a workdir that an earlier run left behind (so the rerun path is exercised)."""
-    workdir = tmp_path_factory.mktemp("demo") / "out"
-    workdir.mkdir()
+def demo_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, object]:
+    """One demo run into a workdir that an earlier run left behind (so the rerun path is exercised).
+
+    Under pytest-xdist the workers share it: the first to take the lock runs the demo and records
+    the outcome, the others read the record (two demos at once would only slow each other down).
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    record = shared / "demo-run.json"
+    with (shared / "demo-run.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            record.write_text(json.dumps(_run_demo(shared / "demo-run" / "out")), encoding="utf-8")
+    run = json.loads(record.read_text(encoding="utf-8"))
+    assert run["returncode"] == 0, run["output"]
+    workdir = Path(run["workdir"])
+    parser = ReportTables()
+    parser.feed((workdir / "report.html").read_text(encoding="utf-8"))
+    return {**run, "workdir": workdir, "report": parser, "summary": json.loads((workdir / "summary.json").read_text())}
+
+
+def _run_demo(workdir: Path) -> dict[str, object]:
+    workdir.mkdir(parents=True)
     (workdir / WORKDIR_MARKER).write_text("earlier run\n")
     (workdir / "stale-from-earlier-run.txt").write_text("old\n")
     started = time.monotonic()
     process = demo_process(workdir, "--rows", DEMO_ROWS, "--skip-synth", report_cdk_modules=True)
     tree = ProcessTree(process)
-    output, _ = process.communicate(timeout=240)
-    seconds = time.monotonic() - started
-    assert process.returncode == 0, output
-    parser = ReportTables()
-    parser.feed((workdir / "report.html").read_text(encoding="utf-8"))
+    output, _ = process.communicate(timeout=420)
     return {
-        "workdir": workdir,
+        "workdir": str(workdir),
+        "returncode": process.returncode,
         "output": output,
-        "seconds": seconds,
+        "seconds": time.monotonic() - started,
         "leftovers": tree.leftovers(),
         "seen": tree.seen,
-        "report": parser,
-        "summary": json.loads((workdir / "summary.json").read_text()),
     }
 
 
@@ -155,8 +180,8 @@ def test_demo_exits_zero_printing_the_report_path_and_clears_the_earlier_run(dem
     workdir: Path = demo_run["workdir"]
     assert f"Report: {workdir / 'report.html'}" in " ".join(demo_run["output"].split())
     assert not (workdir / "stale-from-earlier-run.txt").exists()
-    for number in range(1, 8):
-        assert f"[{number}/7]" in demo_run["output"]
+    for number in range(1, len(STEPS) + 1):
+        assert f"[{number}/{len(STEPS)}]" in demo_run["output"]
 
 
 @pytest.mark.slow
@@ -250,11 +275,53 @@ def test_report_is_self_contained_with_embedded_figures(demo_run: dict) -> None:
 
 @pytest.mark.slow
 def test_no_process_or_port_outlives_the_demo(demo_run: dict) -> None:
-    assert any("image_serving" in command for command in demo_run["seen"].values())
+    # Two model containers ran: version 1's, and version 2's after the update.
+    assert sum("image_serving" in command for command in demo_run["seen"].values()) >= 2
     assert demo_run["leftovers"] == {}
     summary = demo_run["summary"]
     assert port_is_closed(summary["moto_endpoint_url"])
     assert port_is_closed(summary["local_endpoint_url"])
+    assert port_is_closed(summary["retrain"]["local_endpoint_url"])
+
+
+@pytest.mark.slow
+def test_the_demo_runs_each_pipelines_states_in_the_order_of_its_success_path(demo_run: dict) -> None:
+    steps = demo_run["summary"]["pipeline_steps"]
+    training = [s["state"] for s in steps if s["pipeline"] == "training"]
+    deployment = [s["state"] for s in steps if s["pipeline"] == "deployment"]
+    manual = load_settings().approval_mode == "manual"
+    assert training == list(TRAINING_APPROVAL_PATH if manual else TRAINING_SUCCESS_PATH)
+    assert deployment == list(DEPLOYMENT_SUCCESS_PATH)
+    # Only the CloudFormation signal has nothing to do locally; the demo says so instead of running it.
+    assert {s["state"] for s in steps if not s["ran"]} == {SIGNAL_SUCCESS}
+    assert all(s["outcome"] for s in steps)
+
+
+@pytest.mark.slow
+def test_version_2_serves_after_the_retrain_phase_and_the_drift_alert_is_gone(demo_run: dict) -> None:
+    retrain = demo_run["summary"]["retrain"]
+    assert retrain["serving_version"] == 2
+    assert retrain["new_data_rule_matched"] == 1 and retrain["labelled_keys"][-1] == "labelled/_ready"
+    assert retrain["approval_rule_matched"].get("Approved") == 1
+    assert retrain["plan"]["action"] == "update" and retrain["plan"]["target_version"] == 2
+    assert retrain["plan"]["previous_config"] == retrain["kept_config"]
+    assert retrain["update_requests"] > 0 and retrain["update_requests_answered"] == retrain["update_requests"]
+    assert retrain["verdict"]["passed"] is True
+    assert retrain["drift_status_by_baseline"] == {"1": "alert", "2": "ok"}
+    assert retrain["drift_alarm_after"] == "OK"
+    v1, v2 = retrain["versions"]["1"], retrain["versions"]["2"]
+    assert v1["job_name"] != v2["job_name"]
+    # Version 2's validation split is the fresh labelled validation set: its endpoint scores it as training did.
+    assert v2["fresh_auc"] == pytest.approx(v2["validation_auc"], abs=1e-6)
+    assert 0.5 < v1["fresh_auc"] < 1.0
+    expectations = {row["check"]: row for row in demo_run["report"].rows("Expectations")}
+    for check in ("Version 2 serves", "Drift alert gone after retraining", "Requests during the blue/green update"):
+        assert expectations[check][""] == "✓", expectations[check]
+    side_by_side = {row[""]: row for row in demo_run["report"].rows("Versions side by side")}
+    assert side_by_side["AUC on the fresh labelled validation set"]["version 2"] == f"{v2['fresh_auc']:.4f}"
+    assert side_by_side["bake traffic's drift against its baseline"]["version 1"].startswith("alert")
+    assert side_by_side["bake traffic's drift against its baseline"]["version 2"].startswith("ok")
+    assert side_by_side["serves"]["version 2"] == "yes"
 
 
 @pytest.mark.slow
@@ -265,7 +332,7 @@ def test_ctrl_c_in_the_traffic_step_stops_the_endpoint_and_exits_130(tmp_path: P
     lines = []
     for line in process.stdout:
         lines.append(line)
-        if "[4/7]" in line:
+        if f"[4/{len(STEPS)}]" in line:
             break
     deadline = time.monotonic() + 30
     while not any("image_serving" in c for c in tree.seen.values()) and time.monotonic() < deadline:
@@ -274,9 +341,35 @@ def test_ctrl_c_in_the_traffic_step_stops_the_endpoint_and_exits_130(tmp_path: P
     rest, _ = process.communicate(timeout=60)
     output = "".join(lines) + rest
     assert process.returncode == 130, output
-    assert "interrupted during step 4/7 (traffic)" in output
+    assert f"interrupted during step 4/{len(STEPS)} (traffic)" in output
     assert any("image_serving" in command for command in tree.seen.values())
     assert tree.leftovers() == {}
+
+
+@pytest.mark.slow
+def test_in_manual_approval_mode_version_2_waits_for_a_person_and_deploys_once_approved(tmp_path: Path) -> None:
+    workdir = tmp_path / "manual"
+    process = demo_process(workdir, "--rows", "1000", "--skip-synth", "-c", "approval_mode=manual")
+    tree = ProcessTree(process)
+    output, _ = process.communicate(timeout=420)
+    assert process.returncode == 0, output
+    assert tree.leftovers() == {}
+    summary = json.loads((workdir / "summary.json").read_text())
+    training = [s["state"] for s in summary["pipeline_steps"] if s["pipeline"] == "training"]
+    assert training == list(TRAINING_APPROVAL_PATH)
+    # Registered pending: the approval rule ignores it; the approval through `mlops approve`'s code starts the rollout.
+    assert summary["retrain"]["approval_rule_matched"] == {"PendingManualApproval": 0, "Approved": 1}
+    decided = next(s for s in summary["pipeline_steps"] if s["state"] == READ_APPROVAL)
+    assert decided["outcome"].startswith("Approved: approved in the demo with `mlops approve 2`")
+    assert summary["retrain"]["serving_version"] == 2
+
+
+def test_a_bad_setting_on_the_command_line_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    out = io.StringIO()
+    options = DemoOptions(tmp_path / "out", rows=1000, context={"approval_mode": "sometimes"})
+    assert demo.run(options, Console(file=out, width=300)) == 2
+    assert "approval_mode" in out.getvalue() and "sometimes" in out.getvalue()
+    assert not (tmp_path / "out").exists()
 
 
 def test_workdir_not_made_by_the_demo_is_never_cleared(tmp_path: Path) -> None:
@@ -319,6 +412,32 @@ def test_latency_alarm_needs_two_breaching_periods_in_a_row_and_notifies_once() 
     assert [e.notified for e in latency] == [False, True, False]
 
 
+def test_the_bake_carries_no_cold_start_because_version_1_answered_while_version_2_started() -> None:
+    settings = load_settings()
+    result = DemoResult(Path("unused"), settings, 1000, datetime.now(UTC))
+    result.phases = [_phase("normal", 1000.0, [200])]
+    result.setup_time_us = settings.cold_start_threshold_us * 2.0
+    result.retrain = RetrainResult(setup_time_us=settings.cold_start_threshold_us * 2.0)
+    cold = [rule for rule in alarm_rules(settings) if rule.id == "ColdStartAlarm"]
+    normal, bake = evaluate_periods(cold, result, [*result.phases, _phase(BAKE, 1000.0, [200])], alarm_names(settings))
+    assert (normal.state, normal.datapoints) == ("ALARM", 1)  # the first requests waited for version 1
+    assert (bake.state, bake.datapoints) == ("OK", 0)
+
+
+def test_a_guard_alarm_carries_its_periods_into_the_bake() -> None:
+    settings = load_settings()
+    slow = settings.latency_threshold_us * 2
+    result = DemoResult(Path("unused"), settings, 1000, datetime.now(UTC))
+    result.phases = [_phase("normal", 1000.0, [200]), _phase("bad-client", slow, [200])]
+    result.retrain = RetrainResult()
+    latency = [rule for rule in alarm_rules(settings) if rule.id == "LatencyAlarm"]
+    states = [
+        e.state
+        for e in evaluate_periods(latency, result, [*result.phases, _phase(BAKE, slow, [200])], alarm_names(settings))
+    ]
+    assert states == ["OK", "OK", "ALARM"]  # two slow periods in a row: the bad client's and the bake's
+
+
 def test_client_error_rate_alarm_fires_above_the_threshold_not_at_it() -> None:
     settings = load_settings()
     result = DemoResult(Path("unused"), settings, 1000, datetime.now(UTC))
@@ -346,8 +465,8 @@ def test_synth_summary_counts_resources_and_cdk_nag_acknowledgments(
     assert all(s.acknowledged_findings > 0 for s in stacks.values())
     assert all(s.nag_status.startswith("passed") for s in stacks.values())
     (registry,) = [t for name, t in templates.items() if name.endswith("-registry")]
-    (run,) = [r for r in registry["Resources"].values() if r["Type"] == "Custom::TrainingRun"]
-    assert synthesized_job_name(outdir) == run["Properties"]["JobName"]
+    (run,) = [r for r in registry["Resources"].values() if r["Type"] == "Custom::PipelineRun"]
+    assert synthesized_training_run(outdir) == run["Properties"]["RunId"]
 
 
 def test_a_failing_step_exits_1_and_names_the_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -358,7 +477,7 @@ def test_a_failing_step_exits_1_and_names_the_step(tmp_path: Path, monkeypatch: 
     out = io.StringIO()
     code = demo.run(DemoOptions(tmp_path / "out", rows=1000, skip_synth=True), Console(file=out, width=200))
     assert code == 1
-    assert "step 2/7 (train: " in out.getvalue()
+    assert f"step 2/{len(STEPS)} (train: " in out.getvalue()
     assert "xgboost ran out of trees" in out.getvalue()
     assert "RuntimeError: xgboost ran out of trees" in (tmp_path / "out" / "logs" / "demo-error.log").read_text()
 
@@ -391,7 +510,7 @@ def test_a_set_data_path_is_named_and_the_demo_says_it_trains_on_synthetic_data(
     def stop_after_the_notice(*args: object) -> None:
         raise RuntimeError("stopped after the notice")
 
-    monkeypatch.setattr(pipeline, "load_settings", lambda: Settings(data_path="customers.csv"))
+    monkeypatch.setattr(pipeline, "load_settings", lambda overrides: Settings(data_path="customers.csv"))
     monkeypatch.setattr(pipeline, "train_model", stop_after_the_notice)
     out = io.StringIO()
     demo.run(DemoOptions(tmp_path / "out", rows=1000, skip_synth=True), Console(file=out, width=300))

@@ -1,4 +1,4 @@
-"""The TrainingRun's pure logic: property parsing, requests, reading model.tar.gz, registry text."""
+"""The training run's pure logic: CloudFormation flags, reading model.tar.gz, registry text, the quality gate."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from mlops_core.aws import is_not_found
 from mlops_core.quality_gate import APPROVED, REJECTED, quality_gate, validation_auc
 from mlops_stacks.handlers.training_run.artifacts import MAX_REGISTRY_FILE_BYTES, RegistryFiles, registry_files_from_tar
 from mlops_stacks.handlers.training_run.errors import PropertyError, TrainingRunError, truncate_utf8
-from mlops_stacks.handlers.training_run.jobs import training_job_request
-from mlops_stacks.handlers.training_run.properties import TrainingRunProperties, default_job_name_prefix
+from mlops_stacks.handlers.training_run.properties import flag_property
 from mlops_stacks.handlers.training_run.versions import (
+    VersionRequest,
     description_text,
     metadata_value,
     model_package_request,
@@ -52,133 +52,19 @@ BASELINE = {
 BASELINE_BYTES = json.dumps(BASELINE).encode()
 
 
-def raw_properties(**overrides: str) -> dict[str, str]:
-    props = {
-        "ServiceToken": "arn:aws:lambda:eu-west-1:111122223333:function:provider",
-        "JobName": JOB,
-        "RoleArn": "arn:aws:iam::111122223333:role/execution",
-        "TrainingImage": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.0-5",
-        "InstanceType": "ml.m5.large",
-        "VolumeSizeGB": "10",
-        "MaxRuntimeSeconds": "1800",
-        "DeadlineSeconds": "3120",
-        "HyperParameters": json.dumps({"eta": "0.1", "sagemaker_program": '"train.py"'}),
-        "MetricDefinitions": json.dumps([{"Name": "validation:auc", "Regex": "validation-auc=([0-9.]+)"}]),
-        "TrainChannelUri": "s3://bucket/data/train/",
-        "ValidationChannelUri": "s3://bucket/data/validation/",
-        "OutputPath": "s3://bucket/models/",
-        "ModelPackageGroupName": "churn-models",
-        "MinValidationAuc": "0.75",
-        "ServingEnvironment": json.dumps(ENVIRONMENT),
-        "ArtifactBucket": "bucket",
-        "ArtifactPrefix": "/registry/",
-        "Tags": json.dumps({"project": "churn"}),
-    }
-    props.update(overrides)
-    return props
-
-
-def parse(**overrides: str) -> TrainingRunProperties:
-    return TrainingRunProperties.from_resource_properties(raw_properties(**overrides))
-
-
-# --- properties ------------------------------------------------------------------------------------
+# --- CloudFormation flags --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("override", "named"),
-    [
-        ({"RoleArn": ""}, "`RoleArn` is required"),
-        ({"HyperParameters": "{max_depth: 4}"}, "`HyperParameters` is not valid JSON"),
-        (
-            {"HyperParameters": '{"max_depth": 4}'},
-            "`HyperParameters`: the value of 'max_depth' must be a string",
-        ),
-        ({"Tags": '["project"]'}, "`Tags` must be a JSON object, got list"),
-        ({"DeadlineSeconds": "soon"}, "`DeadlineSeconds` must be an integer"),
-        ({"VolumeSizeGB": "0"}, "`VolumeSizeGB` must be within 1..16384"),
-        ({"MinValidationAuc": "1.5"}, "`MinValidationAuc` must be within 0..1"),
-        ({"MinValidationAuc": "high"}, "`MinValidationAuc` must be a number"),
-        ({"OutputPath": "models/"}, "`OutputPath` must start with 's3://'"),
-        ({"InstanceType": "m5.large"}, "`InstanceType` must start with 'ml.'"),
-        ({"JobName": "churn_3f2a"}, "`JobName` must be 1-63 letters, digits and hyphens"),
-        ({"JobName": "c" * 64}, "`JobName` must be 1-63 letters"),
-        ({"MetricDefinitions": '[{"Name": "auc"}]'}, "`MetricDefinitions` must be a JSON list"),
-        ({"ServingEnvironment": '{"MLOPS_MODEL_ID": "other"}'}, "MLOPS_MODEL_ID='other'"),
-        ({"JobNamePrefix": "fraud-"}, "`JobNamePrefix` 'fraud-' is not a prefix"),
-        ({"RetainVersions": "yes"}, "`RetainVersions` must be 'true' or 'false', got 'yes'"),
-        ({"TrainingLogGroup": "/aws/sagemaker/Training Jobs"}, "`TrainingLogGroup` must be a log group name"),
-    ],
+    ("text", "retain"), [("true", True), ("True", True), ("false", False), ("FALSE", False), ("", False), (None, False)]
 )
-def test_a_bad_property_is_named_in_the_error(override: dict[str, str], named: str) -> None:
-    with pytest.raises(PropertyError) as failure:
-        parse(**override)
-    assert named in str(failure.value)
+def test_retain_versions_reads_cloudformations_boolean_strings(text: str | None, retain: bool) -> None:
+    assert flag_property({"RetainVersions": text}, "RetainVersions", default=False) is retain
 
 
-def test_a_missing_property_is_named_in_the_error() -> None:
-    raw = raw_properties()
-    del raw["ArtifactBucket"]
-
-    with pytest.raises(PropertyError, match="resource property `ArtifactBucket` is required"):
-        TrainingRunProperties.from_resource_properties(raw)
-
-
-def test_properties_are_normalized_and_completed() -> None:
-    props = parse(ServingEnvironment=json.dumps({"SAGEMAKER_PROGRAM": "inference.py"}))
-
-    assert props.output_path == "s3://bucket/models"
-    assert props.artifact_prefix == "registry"
-    assert props.evaluation_uri == f"s3://bucket/registry/{JOB}/evaluation.json"
-    assert props.baseline_uri == f"s3://bucket/registry/{JOB}/baseline.json"
-    # Encoded as the SDK encodes hyperparameters: JSON strings.
-    assert props.hyperparameters["sagemaker_job_name"] == f'"{JOB}"'
-    assert props.serving_environment["MLOPS_MODEL_ID"] == JOB
-    assert props.job_name_prefix == "churn-"
-    assert (props.volume_size_gb, props.max_runtime_seconds, props.deadline_seconds) == (10, 1800, 3120)
-
-
-def test_the_delete_settings_default_to_deleting_versions_and_keeping_logs() -> None:
-    props = parse()
-
-    assert props.retain_versions is False
-    assert props.training_log_group == ""
-
-
-@pytest.mark.parametrize(("text", "retain"), [("true", True), ("True", True), ("false", False), ("FALSE", False)])
-def test_retain_versions_reads_cloudformations_boolean_strings(text: str, retain: bool) -> None:
-    props = parse(RetainVersions=text, TrainingLogGroup="/aws/sagemaker/TrainingJobs")
-
-    assert props.retain_versions is retain
-    assert props.training_log_group == "/aws/sagemaker/TrainingJobs"
-
-
-@pytest.mark.parametrize(
-    ("job_name", "prefix"),
-    [
-        ("churn-3f2a9c1d4e5b", "churn-"),
-        ("mlops-showcase-3f2a9c1d4e5b", "mlops-showcase-"),
-        ("single", "single"),
-    ],
-)
-def test_the_job_name_prefix_is_everything_before_the_hash(job_name: str, prefix: str) -> None:
-    assert default_job_name_prefix(job_name) == prefix
-
-
-def test_the_training_job_request_is_a_script_mode_run_with_two_csv_channels() -> None:
-    request = training_job_request(parse())
-
-    assert request["TrainingJobName"] == JOB
-    assert request["AlgorithmSpecification"] == {
-        "TrainingImage": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.0-5",
-        "TrainingInputMode": "File",
-        "MetricDefinitions": [{"Name": "validation:auc", "Regex": "validation-auc=([0-9.]+)"}],
-    }
-    assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["train", "validation"]
-    assert {c["ContentType"] for c in request["InputDataConfig"]} == {"text/csv"}
-    assert request["HyperParameters"]["sagemaker_program"] == '"train.py"'
-    assert request["OutputDataConfig"] == {"S3OutputPath": "s3://bucket/models"}
-    assert request["Tags"] == [{"Key": "project", "Value": "churn"}]
+def test_a_flag_that_is_neither_true_nor_false_is_named_in_the_error() -> None:
+    with pytest.raises(PropertyError, match="`RetainVersions` must be 'true' or 'false', got 'yes'"):
+        flag_property({"RetainVersions": "yes"}, "RetainVersions", default=False)
 
 
 # --- model.tar.gz ----------------------------------------------------------------------------------
@@ -355,17 +241,24 @@ def test_a_description_is_one_line_within_1024_characters() -> None:
 
 
 def test_the_model_package_request_carries_digests_of_the_files_it_points_to() -> None:
-    props = parse()
     evaluation = b'{"validation": {"auc": 0.8123}}'
     files = RegistryFiles(evaluation=evaluation, baseline=BASELINE_BYTES)
-
-    request = model_package_request(
-        props,
+    decision = quality_gate(json.loads(evaluation), 0.75)
+    version = VersionRequest(
+        group="churn-models",
+        job_name=JOB,
+        image="141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.0-5",
         model_data_url=f"s3://bucket/models/{JOB}/output/model.tar.gz",
-        files=files,
-        decision=quality_gate(json.loads(evaluation), 0.75),
-        key="k",
+        serving_environment=ENVIRONMENT,
+        min_validation_auc=0.75,
+        evaluation_uri=f"s3://bucket/registry/{JOB}/evaluation.json",
+        baseline_uri=f"s3://bucket/registry/{JOB}/baseline.json",
+        decision=decision,
+        status=decision.status,
+        training_run="0a1b2c3d",
     )
+
+    request = model_package_request(version, files, key="k")
 
     statistics = request["ModelMetrics"]["ModelQuality"]["Statistics"]
     assert statistics["ContentDigest"] == "sha256:" + hashlib.sha256(evaluation).hexdigest()
@@ -374,6 +267,7 @@ def test_the_model_package_request_carries_digests_of_the_files_it_points_to() -
     assert request["ModelApprovalStatus"] == "Approved"
     assert request["CustomerMetadataProperties"]["validation_auc"] == "0.8123"
     assert request["ModelPackageDescription"] == f"Training job {JOB}: validation AUC 0.8123 >= 0.7500"
+    assert request["CustomerMetadataProperties"]["training_run"] == "0a1b2c3d"
 
 
 # --- quality gate ----------------------------------------------------------------------------------

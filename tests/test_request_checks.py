@@ -20,6 +20,7 @@ from local.demo.steps import DemoError
 from local.request_checks import RequestChecker, RequestViolationsError
 from local.request_checks.documented_rules import RULES
 from local.request_checks.shape_constraints import compiled_pattern
+from mlops_stacks.handlers.training_run.clients import process_clients
 from tests.aws_fixtures import checked_boto3
 
 REGION = "us-east-1"
@@ -201,6 +202,22 @@ def test_patterns_maximum_lengths_and_map_minimums_of_the_model_are_enforced(che
     )
 
 
+def test_enum_values_nested_in_a_request_are_checked_and_every_violation_is_named(checked: RequestChecker) -> None:
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    at = "InferenceSpecification.SupportedRealtimeInferenceInstanceTypes.2"
+    message = refusal(
+        checked,
+        sagemaker.create_model_package,
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus="approved",
+        InferenceSpecification={**SPEC, "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large", "ml.m5.huge"]},
+    )
+    assert re.search(rf"2 validation errors.*'approved' at 'ModelApprovalStatus'.*'ml\.m5\.huge' at '{at}'", message)
+    listed = sagemaker.list_model_packages(ModelPackageGroupName=GROUP, ModelPackageType="Versioned")
+    assert listed["ModelPackageSummaryList"] == []
+
+
 def test_java_patterns_of_the_model_read_unicode_classes_as_aws_does() -> None:
     description = compiled_pattern(r"[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*")
     assert description.fullmatch("Trainingsjob für Kündigungen: AUC 0.91 ≥ 0.75")
@@ -222,6 +239,20 @@ def test_a_refused_request_that_the_caller_swallowed_still_fails_the_check(check
     ):
         checked.assert_clean()
     checked.assert_clean()
+
+
+def test_the_clients_a_lambda_makes_for_itself_are_checked_too(checked: RequestChecker) -> None:
+    process_clients.cache_clear()
+    try:
+        message = refusal(
+            checked,
+            process_clients().sagemaker.list_model_packages,
+            ModelPackageGroupName=GROUP,
+            ModelPackageType="VERSIONED",
+        )
+    finally:
+        process_clients.cache_clear()
+    assert "Value 'VERSIONED' at 'ModelPackageType'" in message and "[Versioned, Unversioned, Both]" in message
 
 
 def test_the_demos_clients_are_checked_and_a_swallowed_refusal_fails_the_demo() -> None:

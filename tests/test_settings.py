@@ -58,7 +58,20 @@ def test_hyperparameters_from_the_command_line_merge_over_the_defaults():
         ("error_rate_threshold_percent", "0"),
         ("alert_email", "not-an-address"),
         ("training_instance_type", "m5.large"),
-        ("training_max_runtime_minutes", "120"),
+        ("training_max_runtime_minutes", "661"),
+        ("approval_mode", "sometimes"),
+        ("approval_wait_hours", "12"),
+        ("approval_wait_hours", "0"),
+        ("retrain_schedule", "nightly"),
+        ("retrain_on_new_data", "yes"),
+        ("retrain_on_drift", 1),
+        ("labelled_data_prefix", "models/new"),
+        ("labelled_data_prefix", "/labelled"),
+        ("labelled_data_prefix", "labelled/"),
+        ("labelled_data_prefix", "Labelled"),
+        ("labelled_data_prefix", "x" * 101),
+        ("bake_minutes", "9"),
+        ("bake_minutes", "241"),
         ("min_validation_auc", "0.4"),
         ("drift_schedule", "every hour"),
         ("log_retention_days", "31"),
@@ -87,6 +100,46 @@ def test_hyperparameters_from_the_command_line_merge_over_the_defaults():
 def test_a_bad_value_fails_with_the_settings_name(name, value):
     with pytest.raises(SettingError, match=f"`{name}`"):
         Settings.from_context({name: value})
+
+
+def test_training_may_run_eleven_hours_because_a_deploy_waits_up_to_twelve():
+    assert Settings.from_context({"training_max_runtime_minutes": "660"}).training_wait_minutes == 690
+
+
+def test_in_manual_mode_training_and_the_approval_wait_must_fit_twelve_hours_together():
+    fits = Settings.from_context(
+        {"approval_mode": "manual", "training_max_runtime_minutes": "330", "approval_wait_hours": "6"}
+    )
+    assert fits.training_wait_minutes == 720
+    with pytest.raises(SettingError, match=r"`training_max_runtime_minutes` .* and `approval_wait_hours`"):
+        Settings.from_context(
+            {"approval_mode": "manual", "training_max_runtime_minutes": "331", "approval_wait_hours": "6"}
+        )
+    # In automatic mode nobody is waited for: the approval wait does not count.
+    Settings.from_context({"training_max_runtime_minutes": "660", "approval_wait_hours": "11"})
+
+
+def test_the_bake_must_last_as_long_as_the_latency_alarm_takes_to_fire():
+    with pytest.raises(SettingError, match=r"`bake_minutes` must be at least .* = 60\) and at most 240, got 45"):
+        Settings.from_context({"alarm_period_minutes": "30", "bake_minutes": "45"})
+    assert Settings.from_context({"alarm_period_minutes": "30", "bake_minutes": "60"}).guard_window_minutes == 60
+
+
+def test_switches_read_json_booleans_and_the_words_true_and_false():
+    s = Settings.from_context({"retrain_on_drift": "True", "retrain_on_new_data": False})
+    assert (s.retrain_on_drift, s.retrain_on_new_data) == (True, False)
+    assert Settings.from_context({"retrain_on_drift": " false "}).retrain_on_drift is False
+
+
+def test_the_loop_is_off_but_for_new_data_by_default():
+    s = Settings()
+    assert (s.approval_mode, s.retrain_schedule, s.retrain_on_new_data, s.retrain_on_drift) == (
+        "automatic",
+        "",
+        True,
+        False,
+    )
+    assert s.labelled_data_prefix == "labelled" and s.bake_minutes == 15
 
 
 def test_provisioned_concurrency_may_not_exceed_max_concurrency():

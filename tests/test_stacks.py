@@ -6,12 +6,13 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from mlops_core.naming import DEADLINE_SECONDS, training_job_name
-from mlops_core.settings import MAX_TRAINING_RUNTIME_MINUTES, Settings
-from mlops_stacks.constructs.training_run import POLL_INTERVAL, TOTAL_TIMEOUT
+from mlops_core import pipeline_states as states
+from mlops_core.naming import served_model_run_id, training_job_name
+from mlops_core.settings import Settings
 from monitoring import metrics as m
 
-from .conftest import synthesize
+from .conftest import cdk_json_context, synthesize
+from .state_machines import definition
 
 
 def _template(synthesized, suffix: str) -> Template:
@@ -40,63 +41,75 @@ def variant(tmp_path_factory):
     )
 
 
+# Manual approval: the deploy waits for a person's decision too.
+MANUAL = {"approval_mode": "manual", "approval_wait_hours": "6", "training_max_runtime_minutes": "120"}
+
+
+@pytest.fixture(scope="module")
+def manual(tmp_path_factory):
+    """The app in manual approval mode with a longer job."""
+    return synthesize(tmp_path_factory.mktemp("manual"), MANUAL, nag=False)
+
+
 # --- endpoint -------------------------------------------------------------------------------------
-def test_endpoint_is_serverless_with_the_default_memory_and_concurrency(synthesized):
-    config = _template(synthesized, "endpoint")
-    config.has_resource_properties(
-        "AWS::SageMaker::EndpointConfig",
-        {
-            "ProductionVariants": [
-                {
-                    "VariantName": m.VARIANT_NAME,
-                    "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1},
-                    "InstanceType": Match.absent(),
-                    "InitialInstanceCount": Match.absent(),
-                }
-            ]
-        },
-    )
-    variant = synthesized.template("endpoint")
-    (config_resource,) = _resources(variant, "AWS::SageMaker::EndpointConfig").values()
-    assert "ProvisionedConcurrency" not in config_resource["Properties"]["ProductionVariants"][0]["ServerlessConfig"]
+def _deployer_environment(synthesized) -> dict[str, Any]:
+    (function,) = [
+        f["Properties"]
+        for f in _resources(synthesized.template("endpoint"), "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "mlops_stacks.handlers.deployment.handler"
+    ]
+    return function["Environment"]["Variables"]
+
+
+def test_the_endpoint_stack_holds_the_deployment_pipeline_its_run_and_its_clean_up(synthesized):
+    # that it holds no SageMaker model, config or endpoint: tests/test_pipeline_definitions.py
+    template = synthesized.template("endpoint")
+    for kind in ("AWS::StepFunctions::StateMachine", "Custom::PipelineRun", "Custom::EndpointCleanup"):
+        assert len(_resources(template, kind)) == 1, kind
+
+
+def test_the_deployer_serves_with_the_default_memory_and_concurrency(synthesized):
+    environment = _deployer_environment(synthesized)
+    assert environment["ENDPOINT_NAME"] == "mlops-showcase-endpoint"
+    assert (environment["MEMORY_MB"], environment["MAX_CONCURRENCY"]) == ("2048", "1")
+    assert environment["PROVISIONED_CONCURRENCY"] == "0"
+    assert environment["MODEL_PACKAGE_GROUP"] == "mlops-showcase-models"
 
 
 def test_provisioned_concurrency_and_memory_come_from_the_settings(variant):
-    Template.from_json(variant.template("endpoint")).has_resource_properties(
-        "AWS::SageMaker::EndpointConfig",
-        {
-            "ProductionVariants": [
-                {"ServerlessConfig": {"MemorySizeInMB": 3072, "MaxConcurrency": 4, "ProvisionedConcurrency": 2}}
-            ]
-        },
-    )
+    environment = _deployer_environment(variant)
+    assert (environment["MEMORY_MB"], environment["MAX_CONCURRENCY"]) == ("3072", "4")
+    assert environment["PROVISIONED_CONCURRENCY"] == "2"
 
 
-def test_endpoint_has_a_stable_name_and_its_log_group_exists_first(synthesized):
+def test_the_endpoint_is_removed_before_its_log_group_and_after_the_pipeline_that_writes_it(synthesized):
     template = synthesized.template("endpoint")
-    (endpoint,) = _resources(template, "AWS::SageMaker::Endpoint").values()
-    assert endpoint["Properties"]["EndpointName"] == "mlops-showcase-endpoint"
-    (log_id, log_group), *_ = [
-        (k, v)
+    (cleanup_id, cleanup), *_ = _resources(template, "Custom::EndpointCleanup").items()
+    (log_id,) = [
+        k
         for k, v in _resources(template, "AWS::Logs::LogGroup").items()
         if v["Properties"].get("LogGroupName") == "/aws/sagemaker/Endpoints/mlops-showcase-endpoint"
     ]
-    assert log_group["Properties"]["RetentionInDays"] == 30
-    assert log_group["DeletionPolicy"] == "Delete"
-    assert log_id in endpoint["DependsOn"]
+    assert log_id in cleanup["DependsOn"]
+    # CloudFormation deletes dependents first: the state machine and the approval rule go before the clean-up.
+    for kind in ("AWS::StepFunctions::StateMachine", "AWS::Events::Rule"):
+        for resource in _resources(template, kind).values():
+            assert cleanup_id in resource["DependsOn"], kind
 
 
-def test_model_serves_the_approved_version_of_the_current_training_job(synthesized):
+def test_the_deploy_starts_the_deployment_pipeline_for_the_registrys_training_run_and_waits(synthesized):
     template = synthesized.template("endpoint")
-    (model,) = _resources(template, "AWS::SageMaker::Model").values()
-    reference = model["Properties"]["PrimaryContainer"]["ModelPackageName"]
-    lookup_id, attribute = reference["Fn::GetAtt"]
-    assert attribute == "ModelPackageArn"
-    lookup = template["Resources"][lookup_id]
-    assert lookup["Type"] == "Custom::ApprovedModelPackage"
-    assert lookup["Properties"]["ModelPackageGroupName"] == "mlops-showcase-models"
-    # the job name is a plain string fixed at synth: no export, and it changes exactly with retraining
-    assert lookup["Properties"]["TrainingJobName"] == synthesized.stacks.registry.training.job_name
+    (run_id, run), *_ = _resources(template, "Custom::PipelineRun").items()
+    props = run["Properties"]
+    registry = synthesized.stacks.registry
+    assert props["RunId"] == served_model_run_id(Settings.from_context(cdk_json_context()), registry.training_run_id)
+    assert json.loads(props["Input"]) == {"trigger": "deploy", "training_run": registry.training_run_id}
+    (machine_id,) = _resources(template, "AWS::StepFunctions::StateMachine")
+    assert props["StateMachineArn"] == {"Ref": machine_id}
+    (condition,) = _resources(template, "AWS::CloudFormation::WaitCondition").values()
+    assert condition["DependsOn"] == [run_id]
+    assert condition["Properties"]["Handle"] == props["WaitHandle"]
+    assert int(condition["Properties"]["Timeout"]) <= 12 * 3600
     # the default CDK deploy role may read only the bootstrap version parameter
     ssm_parameters = [n for n, p in template["Parameters"].items() if p["Type"].startswith("AWS::SSM::Parameter")]
     assert ssm_parameters == ["BootstrapVersion"]
@@ -113,7 +126,7 @@ def test_nothing_that_changes_per_training_run_crosses_stacks_as_an_export(synth
     assert "ModelPackageArn" not in text and "TrainingRun" not in text
     for suffix in ("endpoint", "observability"):
         imports = json.dumps(synthesized.template(suffix)).count("Fn::ImportValue")
-        registry_imports = json.dumps(synthesized.template(suffix)).count("mlops-showcase-registry:")
+        registry_imports = json.dumps(synthesized.template(suffix)).count("mlops-showcase-registry")
         assert registry_imports == 0, f"{suffix} imports a value from the registry stack ({imports} imports)"
 
 
@@ -143,22 +156,57 @@ def test_capture_table_projects_hour_partitions_without_a_crawler(synthesized):
 
 
 # --- registry -------------------------------------------------------------------------------------
-def test_training_run_trains_in_the_xgboost_3_0_5_container_in_script_mode(synthesized):
+def _training(synthesized) -> dict[str, Any]:
+    return definition(synthesized.templates, "training")
+
+
+def test_training_runs_in_the_xgboost_3_0_5_container_in_script_mode(synthesized):
+    train = _training(synthesized)["States"][states.TRAIN]
+    assert train["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
+    request = train["Parameters"]
+    assert request["AlgorithmSpecification"]["TrainingImage"].endswith("/sagemaker-xgboost:3.0-5")
+    assert request["HyperParameters"]["sagemaker_program"] == '"train.py"'
+    assert request["StoppingCondition"]["MaxRuntimeInSeconds"] == 30 * 60
+    assert request["ResourceConfig"]["InstanceType"] == "ml.m5.large"
+    assert "XgboostImageAccount" in synthesized.template("registry")["Mappings"]
+    (register,) = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in _resources(synthesized.template("registry"), "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "mlops_stacks.handlers.register_version.handler"
+    ]
+    assert float(register["MIN_VALIDATION_AUC"]) == 0.75
+    assert register["APPROVAL_MODE"] == "automatic"
+
+
+def test_the_deploy_waits_for_its_training_run_as_long_as_the_job_may_run_and_no_longer_than_12_hours(
+    synthesized, manual
+):
+    timeouts = []
+    for app, settings in ((synthesized, Settings()), (manual, Settings.from_context(MANUAL))):
+        (condition,) = _resources(app.template("registry"), "AWS::CloudFormation::WaitCondition").values()
+        timeout = int(condition["Properties"]["Timeout"])
+        assert timeout == settings.training_wait_minutes * 60 <= 12 * 3600
+        max_runtime = settings.training_max_runtime_minutes * 60
+        train = definition(app.templates, "training")["States"][states.TRAIN]
+        assert train["Parameters"]["StoppingCondition"]["MaxRuntimeInSeconds"] == max_runtime
+        assert max_runtime < train["TimeoutSeconds"] <= timeout
+        timeouts.append(timeout)
+    # manual mode also waits for the approval
+    assert timeouts[1] >= 120 * 60 + 6 * 3600
+
+
+def test_the_deploys_training_run_trains_on_the_storage_stacks_data_once_per_run_id(synthesized):
     template = synthesized.template("registry")
-    (run,) = _resources(template, "Custom::TrainingRun").values()
+    (run,) = _resources(template, "Custom::PipelineRun").values()
     props = run["Properties"]
-    assert "sagemaker-xgboost:3.0-5" in json.dumps(props["TrainingImage"])
-    hyperparameters = json.dumps(props["HyperParameters"])
-    assert '\\"sagemaker_program\\":\\"\\\\\\"train.py\\\\\\"\\"' in hyperparameters
-    assert int(props["MaxRuntimeSeconds"]) == 30 * 60
-    assert float(props["MinValidationAuc"]) == 0.75
-    assert "XgboostImageAccount" in template["Mappings"]
-
-
-def test_training_run_is_bounded_well_inside_cloudformations_hour():
-    assert TOTAL_TIMEOUT.to_seconds() < 3600
-    assert MAX_TRAINING_RUNTIME_MINUTES * 60 < DEADLINE_SECONDS < TOTAL_TIMEOUT.to_seconds()
-    assert TOTAL_TIMEOUT.to_seconds() % POLL_INTERVAL.to_seconds() == 0
+    assert props["RunId"] == synthesized.stacks.registry.training_run_id
+    run_input = json.dumps(props["Input"])
+    data_prefix = synthesized.stacks.storage.data_prefix
+    assert f"/{data_prefix}/train/" in run_input and f"/{data_prefix}/validation/" in run_input
+    # a new run gets a new handle and condition: both carry the run id in their logical IDs
+    (handle_id,) = _resources(template, "AWS::CloudFormation::WaitConditionHandle")
+    (condition_id,) = _resources(template, "AWS::CloudFormation::WaitCondition")
+    assert props["RunId"] in handle_id and props["RunId"] in condition_id
 
 
 def test_job_name_changes_exactly_when_what_shapes_the_model_changes():
@@ -176,11 +224,29 @@ def test_job_name_changes_exactly_when_what_shapes_the_model_changes():
     assert name == training_job_name(alerted, "data1", "code1")
 
 
-def test_training_run_is_deleted_before_the_group_it_empties(synthesized):
+def test_the_registry_clean_up_runs_after_the_pipeline_and_before_the_group_it_empties(synthesized):
     template = synthesized.template("registry")
     (group_id,) = _resources(template, "AWS::SageMaker::ModelPackageGroup")
-    (run,) = _resources(template, "Custom::TrainingRun").values()
-    assert group_id in run["DependsOn"]
+    (cleanup_id, cleanup), *_ = _resources(template, "Custom::RegistryCleanup").items()
+    assert group_id in cleanup["DependsOn"]
+    for kind in ("AWS::StepFunctions::StateMachine", "AWS::Events::Rule"):
+        for resource in _resources(template, kind).values():
+            assert cleanup_id in resource["DependsOn"], kind
+    assert cleanup["Properties"]["JobNamePrefix"] == "mlops-showcase-"
+
+
+def test_each_pipeline_logs_everything_but_execution_data_to_its_own_vended_log_group(synthesized):
+    for suffix, purpose in (("registry", "training"), ("endpoint", "deployment")):
+        template = synthesized.template(suffix)
+        (machine,) = _resources(template, "AWS::StepFunctions::StateMachine").values()
+        props = machine["Properties"]
+        assert props["StateMachineName"] == f"mlops-showcase-{purpose}"
+        assert props["TracingConfiguration"] == {"Enabled": True}
+        logging = props["LoggingConfiguration"]
+        assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is False
+        group_id = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+        group = template["Resources"][group_id]["Properties"]
+        assert group["LogGroupName"] == f"/aws/vendedlogs/states/mlops-showcase-{purpose}"
 
 
 # --- storage --------------------------------------------------------------------------------------
@@ -205,6 +271,17 @@ def test_buckets_are_private_tls_only_encrypted_and_emptied_on_destroy(synthesiz
     assert policies.count('"aws:SecureTransport": "false"') == 2
     emptied = {json.dumps(r["Properties"]["Bucket"]) for r in _resources(template, "Custom::EmptyBucket").values()}
     assert emptied == {json.dumps({"Ref": logical_id}) for logical_id in buckets}
+
+
+def test_the_artifact_bucket_sends_its_events_to_eventbridge_without_a_custom_resource(synthesized):
+    template = synthesized.template("storage")
+    (artifacts,) = [
+        b["Properties"]
+        for b in _resources(template, "AWS::S3::Bucket").values()
+        if "LoggingConfiguration" in b["Properties"]
+    ]
+    assert artifacts["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    assert not _resources(template, "Custom::S3BucketNotifications")
 
 
 def test_retain_keeps_buckets_and_registry_and_empties_nothing(variant):
@@ -291,14 +368,16 @@ def test_cold_start_and_drift_alarms_exist_with_their_units(synthesized):
     assert drift["Threshold"] == 0.2
 
 
-def test_every_alarm_notifies_the_encrypted_topic(synthesized):
-    template = synthesized.template("observability")
-    (topic_id, topic), *_ = _resources(template, "AWS::SNS::Topic").items()
+def test_every_alarm_notifies_the_encrypted_topic_of_the_storage_stack(synthesized):
+    storage = synthesized.template("storage")
+    (topic_id, topic), *_ = _resources(storage, "AWS::SNS::Topic").items()
     assert "KmsMasterKeyId" in topic["Properties"]
-    alarms = _resources(template, "AWS::CloudWatch::Alarm").values()
+    alarms = _resources(synthesized.template("observability"), "AWS::CloudWatch::Alarm").values()
     assert len(alarms) >= 8
-    for alarm in alarms:
-        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+    actions = {json.dumps(alarm["Properties"]["AlarmActions"]) for alarm in alarms}
+    (action,) = actions
+    assert "mlops-showcase-storage" in action and topic_id in action
+    assert not _resources(synthesized.template("observability"), "AWS::SNS::Topic")
 
 
 def test_only_real_recoveries_of_the_endpoint_alarms_are_told_no_ok_on_every_deploy(synthesized):
@@ -334,27 +413,21 @@ def test_versions_take_their_tags_from_the_group_which_carries_the_project_tags(
 
 
 def test_email_subscription_only_when_alert_email_is_set(synthesized, variant):
-    assert not _resources(synthesized.template("observability"), "AWS::SNS::Subscription")
-    Template.from_json(variant.template("observability")).has_resource_properties(
+    assert not _resources(synthesized.template("storage"), "AWS::SNS::Subscription")
+    Template.from_json(variant.template("storage")).has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
     )
 
 
-def test_failed_training_jobs_of_this_project_alert_the_topic(synthesized):
-    _template(synthesized, "observability").has_resource_properties(
-        "AWS::Events::Rule",
-        {
-            "EventPattern": {
-                "source": ["aws.sagemaker"],
-                "detail-type": ["SageMaker Training Job State Change"],
-                "detail": {
-                    "TrainingJobStatus": ["Failed", "Stopped"],
-                    "TrainingJobName": [{"prefix": "mlops-showcase-"}],
-                },
-            },
-            "Targets": [Match.object_like({"Arn": {"Ref": Match.string_like_regexp("Alerts")}})],
-        },
-    )
+def test_a_failed_training_run_is_told_by_its_pipeline_not_by_a_second_rule(synthesized):
+    rules = _resources(synthesized.template("observability"), "AWS::Events::Rule").values()
+    assert not any("aws.sagemaker" in json.dumps(r["Properties"].get("EventPattern", {})) for r in rules)
+    training = _training(synthesized)["States"]
+    explain = training[states.EXPLAIN_FAILURE]
+    assert training[states.TRAIN]["Catch"][0]["Next"] == states.EXPLAIN_FAILURE
+    notify = training[explain["Next"]]
+    assert notify["Resource"].endswith(":states:::sns:publish")
+    assert notify["Parameters"]["TopicArn"].endswith(":mlops-showcase-storage-Alerts91F83244-generated")
 
 
 def test_drift_job_runs_on_the_schedule_with_its_thresholds(synthesized):
@@ -399,21 +472,25 @@ def test_github_oidc_stack_and_budget_exist_only_when_their_settings_are_set(syn
 
 
 def test_training_and_serving_code_live_at_an_immutable_key_in_our_bucket(synthesized):
-    (run,) = _resources(synthesized.template("registry"), "Custom::TrainingRun").values()
-    props = json.dumps(run["Properties"])
     code_key = synthesized.stacks.storage.sourcedir_uri.split("/", 3)[-1]
     assert code_key.startswith("code/") and code_key.endswith("/sourcedir.tar.gz")
-    # both the training hyperparameter and the serving environment point at it
-    assert props.count(code_key) == 2
+    train = _training(synthesized)["States"][states.TRAIN]
+    assert train["Parameters"]["HyperParameters"]["sagemaker_submit_directory"].endswith(f'/{code_key}"')
+    (register,) = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in _resources(synthesized.template("registry"), "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "mlops_stacks.handlers.register_version.handler"
+    ]
+    assert code_key in json.dumps(register["SERVING_ENVIRONMENT"])
     # nothing of ours reads the CDK asset bucket, whose keys a later deploy or `cdk gc` may drop
     assert "cdk-hnb659fds-assets" not in json.dumps(_resources(synthesized.template("registry"), "AWS::IAM::Policy"))
 
 
 def test_retain_keeps_the_registry_versions_and_destroy_cleans_training_logs(synthesized, variant):
-    def run(s):
-        (resource,) = _resources(s.template("registry"), "Custom::TrainingRun").values()
+    def cleanup(s):
+        (resource,) = _resources(s.template("registry"), "Custom::RegistryCleanup").values()
         return resource["Properties"]
 
-    assert run(synthesized)["RetainVersions"] == "false"
-    assert run(variant)["RetainVersions"] == "true"
-    assert run(synthesized)["TrainingLogGroup"] == "/aws/sagemaker/TrainingJobs"
+    assert cleanup(synthesized)["RetainVersions"] == "false"
+    assert cleanup(variant)["RetainVersions"] == "true"
+    assert cleanup(synthesized)["TrainingLogGroup"] == "/aws/sagemaker/TrainingJobs"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from local.demo.results import PHASE_TITLES, DemoResult
+from local.demo.results import CANDIDATE_VERSION, PHASE_TITLES, DemoResult
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,10 @@ class Check:
 
 def checks(result: DemoResult) -> list[Check]:
     """What the demo is expected to show, next to what it showed."""
+    return [*_traffic_checks(result), *retrain_checks(result)]
+
+
+def _traffic_checks(result: DemoResult) -> list[Check]:
     from dataset import DRIFTED_FEATURES
 
     fired = {name: sorted(a.rule.id for a in result.fired if a.phase == name) for name in PHASE_TITLES}
@@ -71,5 +75,42 @@ def checks(result: DemoResult) -> list[Check]:
             f"{len(result.notifications)} of {result.published} delivered",
             len(result.notifications) == result.published == len(result.fired),
             "alarms",
+        ),
+    ]
+
+
+def retrain_checks(result: DemoResult) -> list[Check]:
+    """After the retrain phase: version 2 serves, no request was lost on the way, and the drift alert is gone."""
+    retrained = result.retrain
+    serving = retrained.serving_version if retrained else 0
+    update = retrained.update_requests if retrained else []
+    after = retrained.drift.get(CANDIDATE_VERSION) if retrained else None
+    before = retrained.drift.get(1) if retrained else None
+    status = after.report["status"] if after else "not computed"
+    alarm = retrained.drift_alarm_after if retrained and retrained.drift_alarm_after else "not evaluated"
+    observed_drift = f"{status} against version 2's baseline"
+    if before is not None:
+        observed_drift += f" ({before.report['status']} against version 1's)"
+    return [
+        Check(
+            "Version 2 serves",
+            f"version {CANDIDATE_VERSION}",
+            f"version {serving}" if serving else "not rolled out",
+            serving == CANDIDATE_VERSION,
+            "rollout",
+        ),
+        Check(
+            "Requests during the blue/green update",
+            "all answered by version 1",
+            f"{sum(r.status == 200 for r in update)} of {len(update)} answered",
+            bool(update) and all(r.status == 200 for r in update),
+            "rollout",
+        ),
+        Check(
+            "Drift alert gone after retraining",
+            "bake traffic not in alert against version 2's baseline; DriftAlarm OK",
+            f"{observed_drift}; DriftAlarm {alarm}",
+            after is not None and status != "alert" and alarm == "OK",
+            "rollout",
         ),
     ]

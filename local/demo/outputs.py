@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,40 @@ def summary(result: DemoResult) -> dict[str, Any]:
         "moto_endpoint_url": registration.endpoint_url if registration else None,
         "local_endpoint_url": result.endpoint_url,
         "steps": [{"step": t.key, "seconds": round(t.seconds, 2), "outcome": t.outcome} for t in result.timings],
+        "pipeline_steps": [asdict(step) for step in result.pipeline_steps],
+        "retrain": retrain_summary(result),
+    }
+
+
+def retrain_summary(result: DemoResult) -> dict[str, Any] | None:
+    """The retrain phase's figures: both versions, the update, the bake and drift against each baseline."""
+    retrained = result.retrain
+    if retrained is None:
+        return None
+    bake = retrained.bake
+    return {
+        "labelled_keys": retrained.labelled_keys,
+        "new_data_rule_matched": retrained.new_data_matched,
+        "approval_rule_matched": retrained.approval_matched,
+        "versions": {str(n): asdict(v) for n, v in retrained.versions.items()},
+        "plan": retrained.plan.as_output() if retrained.plan else None,
+        "update_requests": len(retrained.update_requests),
+        "update_requests_answered": sum(r.status == 200 for r in retrained.update_requests),
+        "setup_time_us": retrained.setup_time_us,
+        "kept_config": retrained.kept_config,
+        "bake": {
+            "requests": len(bake.requests),
+            "rows": bake.rows,
+            "window": bake.window.as_dict(),
+            "alarms": {e.rule.id: e.state for e in retrained.bake_alarms},
+        }
+        if bake
+        else None,
+        "verdict": retrained.verdict.as_output() if retrained.verdict else None,
+        "drift_status_by_baseline": {str(n): d.report["status"] for n, d in retrained.drift.items()},
+        "drift_alarm_after": retrained.drift_alarm_after,
+        "serving_version": retrained.serving_version,
+        "local_endpoint_url": retrained.endpoint_url,
     }
 
 

@@ -1,12 +1,14 @@
-"""The demo from start to end: options, the seven steps in order, and the exit code.
+"""The demo from start to end: options, the nine steps in order, and the exit code.
 
 moto's server and the endpoint's child process are stopped in `finally`, on Ctrl-C as well.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,9 +19,11 @@ from local.demo.drift import compute_drift
 from local.demo.emulator import AwsEmulator
 from local.demo.outputs import print_summary, summary, write_requests_csv
 from local.demo.registry import register_model
-from local.demo.results import PHASE_TITLES, DemoResult
+from local.demo.results import CANDIDATE_VERSION, PHASE_TITLES, DemoResult
+from local.demo.retrain import DEPLOYMENT, TRAINING, path_of, retrain
+from local.demo.rollout import roll_out
 from local.demo.steps import STEPS, DemoError, DemoStepFailed, StepTracker, step_number
-from local.demo.synth import node_end_of_life_notice, synthesize_stacks, synthesized_job_name
+from local.demo.synth import node_end_of_life_notice, synthesize_stacks, synthesized_training_run
 from local.demo.traffic import serve_and_send
 from local.demo.train import train_model
 from local.demo.workdir import load_settings, prepare_workdir
@@ -38,6 +42,7 @@ class DemoOptions:
     workdir: Path
     rows: int | None = None
     skip_synth: bool = False
+    context: Mapping[str, str] = field(default_factory=dict)  # settings over cdk.json's (`-c KEY=VALUE`)
 
 
 def synthetic_data_notice(data_path: str) -> str:
@@ -49,8 +54,8 @@ def synthetic_data_notice(data_path: str) -> str:
 
 
 def run_demo(options: DemoOptions, console: Console) -> DemoResult:
-    """Run the seven steps; moto and the endpoint are stopped in `finally`, also on Ctrl-C."""
-    settings = load_settings()
+    """Run the nine steps; moto and the endpoint are stopped in `finally`, also on Ctrl-C."""
+    settings = load_settings(options.context)
     rows = options.rows if options.rows is not None else settings.synthetic_rows
     if not MIN_ROWS <= rows <= MAX_ROWS:
         raise DemoError(f"--rows must be between {MIN_ROWS} and {MAX_ROWS}, got {rows}")
@@ -64,8 +69,8 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
                 out.append("skipped (--skip-synth)")
             else:
                 synth_log = workdir / "logs" / "synth.log"
-                result.stacks = synthesize_stacks(workdir / "cdk.out", synth_log)
-                result.synthesized_job_name = synthesized_job_name(workdir / "cdk.out")
+                result.stacks = synthesize_stacks(workdir / "cdk.out", synth_log, options.context)
+                result.synthesized_training_run = synthesized_training_run(workdir / "cdk.out")
                 resources = sum(s.resources for s in result.stacks)
                 out.append(f"{len(result.stacks)} stacks, {resources} resources, cdk-nag passed")
                 out.extend(f"{s.name:<30} {s.resources:>4} resources  {s.nag_status}" for s in result.stacks)
@@ -83,7 +88,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
                 f"accuracy {validation['accuracy']:.4f}, log loss {validation['log_loss']:.4f}, "
                 f"F1 {validation['f1']:.4f}"
             )
-        with AwsEmulator() as aws:
+        with AwsEmulator() as aws, contextlib.ExitStack() as endpoints:
             with tracker.step("register") as out:
                 registration = result.registration = register_model(aws, settings, trained)
                 version = registration.package.get("ModelPackageVersion", "?")
@@ -91,7 +96,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
                 alarms = len(registration.alarm_names)
                 out.append(f"moto at {aws.endpoint_url}: bucket, registry, topic, {alarms} alarms")
             with tracker.step("traffic", spinner=False) as out:
-                serve_and_send(aws, settings, registration, result, console)
+                v1 = serve_and_send(aws, settings, registration, result, console, endpoints)
                 out.append(f"{sum(len(p.requests) for p in result.phases)} requests with boto3 sagemaker-runtime")
                 for p in result.phases:
                     errors = sum(r.client_error for r in p.requests)
@@ -108,6 +113,29 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
                 out.append(f"fired: {fired}")
                 out.append(f"SNS → SQS: {len(result.notifications)} of {result.published} notifications delivered")
                 out.append(f"CloudWatch: {result.metric_datapoints} metric data points")
+            with tracker.step("retrain") as out:
+                retrained = retrain(aws, settings, result, v1.url)
+                v1_version, v2_version = retrained.versions[1], retrained.versions[CANDIDATE_VERSION]
+                out.append(
+                    f"version {v2_version.version}: {retrained.status}, validation AUC {v2_version.validation_auc:.4f} "
+                    f"on fresh labels (version 1 scores {v1_version.fresh_auc:.4f} on them)"
+                )
+                out.append(f"new-data rule: {retrained.new_data_matched} run started by {retrained.labelled_keys[-1]}")
+                out.append(f"approval rule matched: {_matched(retrained.approval_matched)}")
+                out.append(" → ".join(path_of(result, TRAINING)))
+            with tracker.step("rollout") as out:
+                roll_out(aws, settings, result, v1, endpoints)
+                verdict = retrained.verdict
+                assert verdict is not None and retrained.bake is not None
+                out.append(f"version {retrained.serving_version} serves; {verdict.reason}")
+                cold = [(t or 0) / 1e6 for t in (retrained.setup_time_us, result.setup_time_us)]
+                out.append(
+                    f"update: {len(retrained.update_requests)} requests answered by version 1 while version 2 "
+                    f"started in {cold[0]:.1f} s (version 1's cold start: {cold[1]:.1f} s)"
+                )
+                drift = ", ".join(f"v{n} baseline {d.report['status']}" for n, d in retrained.drift.items())
+                out.append(f"bake traffic drift: {drift}; DriftAlarm {retrained.drift_alarm_after}")
+                out.append(" → ".join(path_of(result, DEPLOYMENT)))
         with tracker.step("report") as out:
             # matplotlib loads only here: the steps before it and `mlops --help` do without it.
             from local.demo.report import write_report
@@ -130,6 +158,10 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
             step_number(first.step), first.step, dict(STEPS)[first.step], DemoError(f"expectation not met: {what}")
         )
     return result
+
+
+def _matched(by_status: dict[str, int]) -> str:
+    return ", ".join(f"{status} {count}" for status, count in by_status.items())
 
 
 def run(options: DemoOptions, console: Console | None = None) -> int:

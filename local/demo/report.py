@@ -12,8 +12,10 @@ from typing import Any
 
 from local.demo.checks import checks
 from local.demo.figures import training_figure
+from local.demo.report_retrain import retrain_section
 from local.demo.report_traffic import alarms_section, drift_section, traffic_section
 from local.demo.results import DemoResult, TrainedModel
+from local.demo.steps import STEPS
 from monitoring.tools.html_report import Card, Cell, HtmlReport
 
 
@@ -44,10 +46,11 @@ def write_report(result: DemoResult, path: Path) -> Path:
     )
     report.add_paragraph(
         "Every step ran the project's own code: the CDK app and cdk-nag, model_code/train.py in a SageMaker-shaped "
-        "working tree, the TrainingRun's registration functions and the drift job's baseline lookup against moto's "
+        "working tree, the pipeline's registration functions and the drift job's baseline lookup against moto's "
         "AWS APIs on 127.0.0.1, model_code/inference.py behind the local endpoint, called with boto3's "
-        "sagemaker-runtime client, DuckDB over the captured records, and the alarm rules the CloudWatch alarms are "
-        "built from."
+        "sagemaker-runtime client, DuckDB over the captured records, the alarm rules the CloudWatch alarms are "
+        "built from, and for the retrain phase the event patterns of the pipeline triggers and the deployment "
+        "Lambda's rollout code (plan, model and config, bake verdict)."
     )
     _steps_section(report, result)
     _infrastructure_section(report, result)
@@ -59,6 +62,8 @@ def write_report(result: DemoResult, path: Path) -> Path:
         drift_section(report, result)
     if result.alarms:
         alarms_section(report, result)
+    if result.retrain is not None:
+        retrain_section(report, result, result.retrain)
     _files_section(report, result)
     return report.write(path)
 
@@ -110,6 +115,17 @@ def _cards(result: DemoResult) -> list[Card]:
                 "ok" if len(result.notifications) == result.published else "alert",
             )
         )
+    retrained = result.retrain
+    if retrained is not None and retrained.serving_version:
+        v2 = retrained.drift.get(retrained.serving_version)
+        cards.append(
+            Card(
+                "Serving after retraining",
+                f"version {retrained.serving_version}",
+                f"drift {v2.report['status'] if v2 else '-'} against its baseline",
+                "ok" if v2 is not None and v2.report["status"] != "alert" else "alert",
+            )
+        )
     seconds = sum(t.seconds for t in result.timings)
     cards.append(Card("Run time", f"{seconds:.0f} s", f"{len(result.timings)} steps before the report", "muted"))
     return cards
@@ -118,7 +134,7 @@ def _cards(result: DemoResult) -> list[Card]:
 def _steps_section(report: HtmlReport, result: DemoResult) -> None:
     report.add_heading("Pipeline steps")
     rows: list[list[Any]] = [[f"{t.number}. {t.title}", round(t.seconds, 1), t.outcome] for t in result.timings]
-    rows.append(["7. Write the report", None, result.report_path.name])
+    rows.append([f"{len(STEPS)}. Write the report", None, result.report_path.name])
     report.add_table(["step", "seconds", "outcome"], rows, caption="Steps")
 
 
@@ -170,7 +186,8 @@ def _training_section(report: HtmlReport, result: DemoResult, trained: TrainedMo
             [
                 ["model package", registration.package_arn],
                 ["approval", Cell(str(package.get("ModelApprovalStatus")), "ok")],
-                ["training job", Cell(*_job_name_text(result, trained))],
+                ["training job", trained.job_name],
+                ["training run", Cell(*_training_run_text(result, trained))],
                 ["artifact", registration.model_data_url],
                 ["evaluation", registration.evaluation_uri],
                 ["drift baseline", registration.baseline_uri],
@@ -180,14 +197,14 @@ def _training_section(report: HtmlReport, result: DemoResult, trained: TrainedMo
         )
 
 
-def _job_name_text(result: DemoResult, trained: TrainedModel) -> tuple[str, str | None]:
-    """The job name, and whether the synthesized TrainingRun names the same job (same data, code, settings)."""
-    synthesized = result.synthesized_job_name
+def _training_run_text(result: DemoResult, trained: TrainedModel) -> tuple[str, str | None]:
+    """The run id, and whether the synthesized registry stack starts the same run (same data, code, settings)."""
+    synthesized = result.synthesized_training_run
     if synthesized is None:
-        return trained.job_name, None
-    if synthesized == trained.job_name:
-        return f"{trained.job_name} (the job `make deploy` would start: same data, code and settings)", "ok"
-    return f"{trained.job_name} (`make deploy` would start {synthesized}: its data differs from the demo's)", "muted"
+        return trained.run_id, None
+    if synthesized == trained.run_id:
+        return f"{trained.run_id} (the run `make deploy` would start: same data, code and settings)", "ok"
+    return f"{trained.run_id} (`make deploy` would start run {synthesized}: its data differs from the demo's)", "muted"
 
 
 def _files_section(report: HtmlReport, result: DemoResult) -> None:
@@ -201,6 +218,9 @@ def _files_section(report: HtmlReport, result: DemoResult) -> None:
         "model/model.tar.gz": "the trained artifact",
         "endpoint/model.tar.gz": "the approved version's artifact as the endpoint fetched it from the registry",
         "data/": "training data and schema",
+        "labelled/": "the fresh labelled data (drifted distribution) the retrain phase uploads",
+        "model-v2/model.tar.gz": "version 2's artifact",
+        "endpoint-v2/model.tar.gz": "version 2's artifact as its endpoint fetched it",
         "cdk.out/": "the synthesized cloud assembly",
         "logs/": "synth, training and endpoint logs",
     }

@@ -11,12 +11,16 @@ if TYPE_CHECKING:
     from local.training import TrainingResult
     from mlops_core.quality_gate import GateDecision
     from mlops_core.settings import Settings
+    from mlops_stacks.handlers.rollout import BakeVerdict, RolloutPlan
     from monitoring.alarm_rules import AlarmRule
     from monitoring.baseline import Baseline
     from monitoring.drift_query import TimeWindow, WindowCounts
 
 PHASES = ("normal", "drifted", "bad-client")
-PHASE_TITLES = {"normal": "normal", "drifted": "drifted", "bad-client": "bad client"}
+# The bake is version 2's traffic in the retrain phase, drawn from the drifted distribution.
+BAKE = "bake"
+CANDIDATE_VERSION = 2  # the version the retrain phase trains, registers and rolls out
+PHASE_TITLES = {"normal": "normal", "drifted": "drifted", "bad-client": "bad client", BAKE: "bake (v2)"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class TrainedModel:
     """The local training job, its inputs and the quality gate's decision."""
 
     job_name: str
+    run_id: str  # the training run's id, as `make deploy` computes it (mlops_core.naming.training_run_id)
     data_dir: Path
     staged_data: Path  # the data set as the storage stack stages it (train/, validation/)
     data_hash: str
@@ -66,6 +71,7 @@ class Registration:
     bucket: str
     group: str
     role_arn: str
+    code_uri: str  # the sourcedir in the bucket, as the storage stack uploads it
     package: dict[str, Any]
     model_data_url: str
     baseline_uri: str
@@ -184,6 +190,52 @@ class Notification:
 
 
 @dataclass(frozen=True)
+class PipelineStep:
+    """One state of a pipeline's success path as the demo ran it (`ran` False: the cloud's Choice skips it here)."""
+
+    pipeline: str  # "training" or "deployment"
+    state: str  # the state's name (mlops_core.pipeline_states)
+    outcome: str
+    ran: bool = True
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version as the retrain phase compares them."""
+
+    version: int
+    job_name: str
+    package_arn: str
+    model_id: str  # what its capture records carry
+    training_rows: int
+    validation_auc: float
+    fresh_auc: float | None = None  # AUC on the fresh labelled validation set, scored by its endpoint
+
+
+@dataclass
+class RetrainResult:
+    """What the retrain phase did: the trigger, version 2, the rollout, the bake and drift after it."""
+
+    labelled_keys: list[str] = field(default_factory=list)
+    new_data_matched: int = 0  # events the new-data rule delivered to its queue
+    approval_matched: dict[str, int] = field(default_factory=dict)  # approval status -> events matched
+    versions: dict[int, ModelVersion] = field(default_factory=dict)
+    status: str = ""  # version 2's approval status after the training pipeline
+    plan: RolloutPlan | None = None
+    update_requests: list[RequestOutcome] = field(default_factory=list)  # sent to v1 while v2 started
+    setup_time_us: float | None = None  # v2's start until /ping
+    kept_config: str = ""  # v1's endpoint config, kept for a revert
+    bake: PhaseTraffic | None = None
+    bake_alarms: list[AlarmEvaluation] = field(default_factory=list)
+    verdict: BakeVerdict | None = None
+    deployed_notices: list[str] = field(default_factory=list)
+    drift: dict[int, PhaseDrift] = field(default_factory=dict)  # baseline version -> bake traffic's drift
+    drift_alarm_after: str = ""
+    serving_version: int = 0
+    endpoint_url: str | None = None
+
+
+@dataclass(frozen=True)
 class StepTiming:
     """How long a step took and its one-line outcome."""
 
@@ -203,7 +255,7 @@ class DemoResult:
     rows: int
     started: datetime
     stacks: list[StackSummary] | None = None
-    synthesized_job_name: str | None = None  # the TrainingRun's JobName in the synthesized registry stack
+    synthesized_training_run: str | None = None  # the training run id in the synthesized registry stack
     trained: TrainedModel | None = None
     registration: Registration | None = None
     setup_time_us: float | None = None
@@ -215,6 +267,8 @@ class DemoResult:
     metric_datapoints: int = 0
     published: int = 0
     notifications: list[Notification] = field(default_factory=list)
+    pipeline_steps: list[PipelineStep] = field(default_factory=list)
+    retrain: RetrainResult | None = None
     timings: list[StepTiming] = field(default_factory=list)
 
     @property

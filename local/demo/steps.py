@@ -1,4 +1,4 @@
-"""The demo's seven steps, how a step fails, and the tracker that runs and reports each one."""
+"""The demo's nine steps, how a step fails, and the tracker that runs and reports each one."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("traffic", "Serve locally; normal, drifted, bad-client traffic"),
     ("drift", "Drift per phase over the captured records"),
     ("alarms", "Alarm rules, CloudWatch metrics, SNS notifications"),
+    ("retrain", "Training pipeline on fresh labelled data: version 2"),
+    ("rollout", "Deployment pipeline: blue/green, bake, drift on version 2"),
     ("report", "Write the report"),
 )
 

@@ -17,12 +17,13 @@ from pathlib import Path
 from local.demo.results import StackSummary
 from local.demo.steps import DemoError
 from local.demo.workdir import REPO_ROOT
+from mlops_core.naming import TRAINING_RUN_OUTPUT
 
 SYNTH_TIMEOUT_S = 600.0
 
 
-def synthesize_stacks(out_dir: Path, log_path: Path) -> list[StackSummary]:
-    """Run `cdk synth` with the pinned CLI (validation and cdk-nag on) and summarize each template."""
+def synthesize_stacks(out_dir: Path, log_path: Path, context: Mapping[str, str] | None = None) -> list[StackSummary]:
+    """Run `cdk synth` with the pinned CLI (validation, cdk-nag, `context` as `-c`) and summarize each template."""
     cdk = REPO_ROOT / "node_modules" / ".bin" / "cdk"
     if not cdk.exists():
         raise DemoError(f"the pinned CDK CLI is missing ({cdk}): run `make install` (npm ci) or pass --skip-synth")
@@ -33,6 +34,8 @@ def synthesize_stacks(out_dir: Path, log_path: Path) -> list[StackSummary]:
         "CDK_VALIDATION": "true",
     }
     command = [str(cdk), "synth", "--quiet", "-o", str(out_dir)]
+    for key, value in (context or {}).items():
+        command += ["-c", f"{key}={value}"]
     code, output = run_process_group(command, cwd=REPO_ROOT, env=env, timeout_s=SYNTH_TIMEOUT_S)
     log_path.write_text(output, encoding="utf-8")
     if code != 0:
@@ -74,13 +77,16 @@ def summarize_assembly(out_dir: Path) -> list[StackSummary]:
     return stacks
 
 
-def synthesized_job_name(out_dir: Path) -> str | None:
-    """The JobName of the TrainingRun in the synthesized templates (what `make deploy` would start)."""
+def synthesized_training_run(out_dir: Path) -> str | None:
+    """The id of the training run the synthesized registry stack starts (what `make deploy` would train).
+
+    The job's own name is made by the pipeline from its execution ARN at deploy time; the run id
+    is the hash of what shapes the model (`mlops_core.naming.training_run_id`), known at synth.
+    """
     for template_file in sorted(out_dir.glob("*.template.json")):
-        for resource in json.loads(template_file.read_text()).get("Resources", {}).values():
-            if resource.get("Type") == "Custom::TrainingRun":
-                name = resource.get("Properties", {}).get("JobName")
-                return name if isinstance(name, str) else None
+        output = json.loads(template_file.read_text()).get("Outputs", {}).get(TRAINING_RUN_OUTPUT, {})
+        if isinstance(output.get("Value"), str):
+            return str(output["Value"])
     return None
 
 

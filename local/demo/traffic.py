@@ -5,6 +5,7 @@ Requests go through boto3's unmodified `sagemaker-runtime` client, one at a time
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import threading
@@ -27,42 +28,47 @@ from local.demo.results import (
 )
 from local.demo.steps import DemoError
 from mlops_core.settings import Settings
-from monitoring import metrics as m
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from local.serving import LocalEndpoint
+    from mlops_stacks.handlers.rollout.serving import ServingSpec
+
+
+def serving_spec(settings: Settings, registration: Registration) -> ServingSpec:
+    """How the deployment pipeline serves a version here: the settings' capacity, the execution role on moto."""
+    from mlops_stacks.handlers.rollout.serving import ServingSpec
+
+    return ServingSpec.from_settings(settings, registration.role_arn)
 
 
 def deploy_endpoint(aws: AwsEmulator, settings: Settings, registration: Registration, workdir: Path) -> Path:
-    """Create the endpoint stack's Model, EndpointConfig and Endpoint on moto; fetch the package's artifact.
+    """The deployment pipeline's first run on moto: plan (create), the version's model and config, the endpoint.
 
-    The drift step then finds the baseline from the endpoint, as the drift Lambda does.
+    The rollout core is the deployment Lambda's (`rollout.plan_rollout`, `create_model_and_config`);
+    the endpoint stack holds no model, config or endpoint. The drift step then finds the baseline
+    from the endpoint, as the drift Lambda does.
     """
-    from mlops_core.aws import split_s3_uri
+    from mlops_stacks.handlers.rollout import CREATE, create_model_and_config, plan_rollout
 
     sagemaker = aws.client("sagemaker")
-    model_name = settings.name("model")
-    sagemaker.create_model(
-        ModelName=model_name,
-        PrimaryContainer={"ModelPackageName": registration.package_arn},
-        ExecutionRoleArn=registration.role_arn,
-    )
-    config_name = settings.name("endpoint-config")
-    serverless = {
-        "MemorySizeInMB": settings.serverless_memory_size,
-        "MaxConcurrency": settings.serverless_max_concurrency,
-    }
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=config_name,
-        ProductionVariants=[{"VariantName": m.VARIANT_NAME, "ModelName": model_name, "ServerlessConfig": serverless}],
-    )
-    sagemaker.create_endpoint(EndpointName=settings.endpoint_name, EndpointConfigName=config_name)
-    package = sagemaker.describe_model_package(ModelPackageName=registration.package_arn)
+    spec = serving_spec(settings, registration)
+    plan = plan_rollout(sagemaker, registration.group, spec)
+    if plan.action != CREATE:
+        raise DemoError(f"the first rollout should create endpoint {spec.endpoint}, but the plan is: {plan.reason}")
+    config = create_model_and_config(sagemaker, spec, plan.target_arn, plan.target_version)
+    sagemaker.create_endpoint(EndpointName=spec.endpoint, EndpointConfigName=config)
+    return fetch_artifact(aws, plan.target_arn, workdir / "endpoint" / "model.tar.gz")
+
+
+def fetch_artifact(aws: AwsEmulator, package_arn: str, target: Path) -> Path:
+    """Download the model package's artifact, as the serving container does when it starts."""
+    from mlops_core.aws import split_s3_uri
+
+    package = aws.client("sagemaker").describe_model_package(ModelPackageName=package_arn)
     container = package["InferenceSpecification"]["Containers"][0]
-    target = workdir / "endpoint" / "model.tar.gz"
-    target.parent.mkdir(parents=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     aws.client("s3").download_file(*split_s3_uri(container["ModelDataUrl"]), str(target))
     return target
 
@@ -163,11 +169,18 @@ def check_phase(traffic: PhaseTraffic) -> None:
 
 
 def serve_and_send(
-    aws: AwsEmulator, settings: Settings, registration: Registration, result: DemoResult, console: Console
-) -> None:
-    """Deploy on moto, serve the approved artifact locally and send the three phases of traffic."""
-    from local.serving import LocalEndpoint
+    aws: AwsEmulator,
+    settings: Settings,
+    registration: Registration,
+    result: DemoResult,
+    console: Console,
+    endpoints: contextlib.ExitStack,
+) -> LocalEndpoint:
+    """Deploy on moto, serve the approved artifact locally and send the three phases of traffic.
 
+    The endpoint keeps serving after this step (`endpoints` stops it): the retrain phase updates it
+    blue/green, and version 1 serves until version 2 has started.
+    """
     workdir = result.workdir
     model_tar = deploy_endpoint(aws, settings, registration, workdir)
     environment = registration.package["InferenceSpecification"]["Containers"][0]["Environment"]
@@ -180,29 +193,49 @@ def serve_and_send(
         )
         for phase in PHASES
     }
+    endpoint, setup_time_us = start_endpoint(
+        endpoints, model_tar, settings, environment, result, workdir / "logs" / "endpoint.log"
+    )
+    # What a serverless cold start reports as ModelSetupTime: until the model answers /ping.
+    result.setup_time_us = setup_time_us
+    result.endpoint_url = endpoint.url
+    send_traffic(endpoint, runtime_client(endpoint.url), settings.endpoint_name, plans, result, console)
+    return endpoint
+
+
+def start_endpoint(
+    endpoints: contextlib.ExitStack,
+    model_tar: Path,
+    settings: Settings,
+    environment: Mapping[str, str],
+    result: DemoResult,
+    log_path: Path,
+) -> tuple[LocalEndpoint, float]:
+    """Start a local endpoint on the package's own environment (sourcedir from disk); stopped by `endpoints`.
+
+    Returns it and the microseconds until it answered /ping.
+    """
+    from local.serving import LocalEndpoint
+
+    log = endpoints.enter_context(log_path.open("w", encoding="utf-8"))
     log_lock = threading.Lock()
-    with (workdir / "logs" / "endpoint.log").open("w", encoding="utf-8") as log:
 
-        def log_line(line: str) -> None:
-            with log_lock:
-                log.write(line + "\n")
+    def log_line(line: str) -> None:
+        with log_lock:
+            log.write(line + "\n")
 
-        # The package's own environment; only the sourcedir comes from disk instead of S3.
-        endpoint = LocalEndpoint(
-            model_tar,
-            capture_dir=workdir,
-            endpoint_name=settings.endpoint_name,
-            environment=environment,
-            submit_dir=result.trained.sourcedir if result.trained is not None else None,
-            log=log_line,
-        )
-        started = time.perf_counter()
-        # start() stops the child itself when Ctrl-C arrives while it waits for /ping.
-        with endpoint:
-            # What a serverless cold start reports as ModelSetupTime: until the model answers /ping.
-            result.setup_time_us = (time.perf_counter() - started) * 1e6
-            result.endpoint_url = endpoint.url
-            send_traffic(endpoint, runtime_client(endpoint.url), settings.endpoint_name, plans, result, console)
+    endpoint = LocalEndpoint(
+        model_tar,
+        capture_dir=result.workdir,
+        endpoint_name=settings.endpoint_name,
+        environment=environment,
+        submit_dir=result.trained.sourcedir if result.trained is not None else None,
+        log=log_line,
+    )
+    started = time.perf_counter()
+    # start() stops the child itself when Ctrl-C arrives while it waits for /ping.
+    endpoints.enter_context(endpoint)
+    return endpoint, (time.perf_counter() - started) * 1e6
 
 
 def send_traffic(

@@ -14,7 +14,7 @@ def train_model(workdir: Path, settings: Settings, rows: int) -> TrainedModel:
     """Stage the data as the storage stack does, train locally under the cloud's job name, apply the gate."""
     import dataset
     from local.training import TrainingFailed, run_training
-    from mlops_core.naming import training_job_name
+    from mlops_core.naming import training_job_name, training_run_id
     from mlops_core.quality_gate import quality_gate
     from mlops_core.staging import SOURCEDIR_ARCHIVE, sourcedir, training_data
 
@@ -45,4 +45,5 @@ def train_model(workdir: Path, settings: Settings, rows: int) -> TrainedModel:
             "and the endpoint keeps its previous model"
         )
     archive = code_dir / SOURCEDIR_ARCHIVE
-    return TrainedModel(job_name, data_dir, staged, data_hash, archive, code_hash, result, decision)
+    run_id = training_run_id(settings, data_hash, code_hash)
+    return TrainedModel(job_name, run_id, data_dir, staged, data_hash, archive, code_hash, result, decision)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from local.demo.steps import DemoError
@@ -31,7 +32,12 @@ def prepare_workdir(workdir: Path) -> Path:
     return workdir
 
 
-def load_settings() -> Settings:
-    """The settings `cdk synth` reads: cdk.json's context."""
+def load_settings(overrides: Mapping[str, str] | None = None) -> Settings:
+    """The settings `cdk synth` reads: cdk.json's context, with `-c KEY=VALUE` over it; DemoError when one is bad."""
+    from mlops_core.settings import SettingError
+
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    return Settings.from_context(context)
+    try:
+        return Settings.from_context({**context, **(overrides or {})})
+    except SettingError as exc:
+        raise DemoError(str(exc)) from None

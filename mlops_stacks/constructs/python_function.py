@@ -38,7 +38,7 @@ class PythonFunction(Construct):
     The log group is created here with retention and removal, so destroy leaves no log group, and
     the role gets inline log permissions instead of the AWS-managed basic execution policy. The
     function is named, and its log group has Lambda's default name `/aws/lambda/<function name>`:
-    that is where CDK's Provider framework tells a reader of a failed deploy to look ("Logs:").
+    that is where a reader of a failed run looks for its log.
     """
 
     def __init__(

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from mlops_core.aws import is_not_found, split_s3_uri
 from mlops_stacks.handlers.training_run.errors import TrainingRunError
-from mlops_stacks.handlers.training_run.properties import EVALUATION_FILE, TrainingRunProperties
+from mlops_stacks.handlers.training_run.properties import EVALUATION_FILE
 from monitoring.baseline import BASELINE_FILE, Baseline, BaselineError, baseline_from_bytes
 
 # Both are a few kB; the cap protects the Lambda's memory from a malformed artifact.
@@ -119,8 +119,8 @@ def read_registry_files(s3: Any, model_data_url: str) -> RegistryFiles:
         body.close()
 
 
-def publish_registry_files(s3: Any, props: TrainingRunProperties, files: RegistryFiles) -> None:
+def publish_registry_files(s3: Any, evaluation_uri: str, baseline_uri: str, files: RegistryFiles) -> None:
     """Copy both files next to the registry, where the model package's metrics point."""
-    for uri, data in ((props.evaluation_uri, files.evaluation), (props.baseline_uri, files.baseline)):
+    for uri, data in ((evaluation_uri, files.evaluation), (baseline_uri, files.baseline)):
         bucket, key = _bucket_and_key(uri)
         s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/json")

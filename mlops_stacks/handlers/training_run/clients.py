@@ -1,13 +1,14 @@
-"""The AWS clients of a TrainingRun, injected: each is the one given, else made with boto3 on first use.
+"""The AWS clients of a training run's Lambdas, injected: each is the one given, else made with boto3 on first use.
 
 As powertools' idempotency persistence layer takes a boto3 client and makes one only when none is
-given. Building a client costs 0.1-0.3 s: the Lambda keeps one set per process
-(`handler.process_clients`), and makes the CloudWatch Logs client only when a failed job or a
-delete needs it. Tests pass clients of their own, or let these be made inside moto's mock.
+given. Building a client costs 0.1-0.3 s: a Lambda keeps one set per process (`process_clients`),
+and makes the CloudWatch Logs client only when a failed job or a delete needs it. Tests pass
+clients of their own, or let these be made inside moto's mock.
 """
 
 from __future__ import annotations
 
+import functools
 from functools import cached_property
 from typing import Any
 
@@ -37,3 +38,9 @@ class TrainingRunClients:
     def logs(self) -> Any:
         """The training log group: a failed job's reason, and its streams on destroy."""
         return self._logs or boto3.client("logs", config=RETRIES)
+
+
+@functools.cache
+def process_clients() -> TrainingRunClients:
+    """The clients of this Lambda process, made on first use and kept across invocations."""
+    return TrainingRunClients()

@@ -1,4 +1,4 @@
-"""What a TrainingRun tells CloudFormation when it fails: its two errors, and text cut to the limits."""
+"""What a training run's Lambdas raise when they fail: their two errors, and text cut to the limits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ class TrainingRunError(RuntimeError):
 
 
 class PropertyError(ValueError):
-    """A resource property is missing or malformed; the message names it."""
+    """A resource property or a Lambda's environment variable is missing or malformed; the message names it."""
 
 
 def truncate(text: str, limit: int) -> str:
@@ -17,7 +17,7 @@ def truncate(text: str, limit: int) -> str:
 
 
 def truncate_utf8(text: str, limit: int) -> str:
-    """Cut `text` to at most `limit` UTF-8 bytes (response limits count bytes, not characters)."""
+    """Cut `text` to at most `limit` UTF-8 bytes (signal and message limits count bytes, not characters)."""
     data = text.encode()
     if len(data) <= limit:
         return text

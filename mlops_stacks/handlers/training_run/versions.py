@@ -1,4 +1,4 @@
-"""Model package versions: register the job's model once, behind the gate's decision; delete them on destroy."""
+"""Model package versions: register a job's model once, with the status the gate and the mode give; delete them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import logging
 import unicodedata
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,6 @@ from mlops_core.model_registry import VERSIONED
 from mlops_core.quality_gate import APPROVED, GateDecision, validation_auc
 from mlops_stacks.handlers.training_run.artifacts import RegistryFiles
 from mlops_stacks.handlers.training_run.errors import truncate
-from mlops_stacks.handlers.training_run.properties import TrainingRunProperties
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ _METADATA_PUNCTUATION = frozenset("_.:/=+-@")
 _COMPARISONS = ((">=", " at least "), ("<=", " at most "), (">", " above "), ("<", " below "))
 # ModelPackageDescription: no control characters, at most 1024.
 DESCRIPTION_MAX = 1024
+# The metadata key naming the pipeline run that trained a version.
+TRAINING_RUN_KEY = "training_run"
 # A package of this run cannot be older than its job; the margin absorbs clock skew between services.
 _CLOCK_SKEW = timedelta(minutes=5)
 
@@ -62,36 +64,49 @@ def description_text(text: str) -> str:
     return truncate(line, DESCRIPTION_MAX)
 
 
-def model_package_request(
-    props: TrainingRunProperties,
-    *,
-    model_data_url: str,
-    files: RegistryFiles,
-    decision: GateDecision,
-    key: str,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class VersionRequest:
+    """One job's model to register: where it is, how it serves, what the gate said, and the status to give it."""
+
+    group: str
+    job_name: str
+    image: str
+    model_data_url: str
+    serving_environment: Mapping[str, str]
+    min_validation_auc: float
+    evaluation_uri: str
+    baseline_uri: str
+    decision: GateDecision
+    status: str
+    # The pipeline run that trained it (the deploy's run id, or the execution's name): lineage, and
+    # how a deploy finds the version its own training run registered.
+    training_run: str = ""
+
+
+def model_package_request(request: VersionRequest, files: RegistryFiles, key: str) -> dict[str, Any]:
     """Build the CreateModelPackage request of one versioned package in the group."""
     auc = validation_auc(files.evaluation_json())
+    decision = request.decision
     return {
-        "ModelPackageGroupName": props.model_package_group_name,
-        "ModelPackageDescription": description_text(f"Training job {props.job_name}: {decision.reason}"),
+        "ModelPackageGroupName": request.group,
+        "ModelPackageDescription": description_text(f"Training job {request.job_name}: {decision.reason}"),
         "InferenceSpecification": {
             "Containers": [
                 {
-                    "Image": props.training_image,
-                    "ModelDataUrl": model_data_url,
-                    "Environment": props.serving_environment,
+                    "Image": request.image,
+                    "ModelDataUrl": request.model_data_url,
+                    "Environment": dict(request.serving_environment),
                 }
             ],
             "SupportedContentTypes": SUPPORTED_CONTENT_TYPES,
             "SupportedResponseMIMETypes": SUPPORTED_RESPONSE_MIME_TYPES,
         },
-        "ModelApprovalStatus": decision.status,
+        "ModelApprovalStatus": request.status,
         "ModelMetrics": {
             "ModelQuality": {
                 "Statistics": {
                     "ContentType": "application/json",
-                    "S3Uri": props.evaluation_uri,
+                    "S3Uri": request.evaluation_uri,
                     "ContentDigest": f"sha256:{hashlib.sha256(files.evaluation).hexdigest()}",
                 }
             }
@@ -100,18 +115,19 @@ def model_package_request(
             "ModelDataQuality": {
                 "Statistics": {
                     "ContentType": "application/json",
-                    "S3Uri": props.baseline_uri,
+                    "S3Uri": request.baseline_uri,
                     "ContentDigest": f"sha256:{hashlib.sha256(files.baseline).hexdigest()}",
                 }
             }
         },
         "CustomerMetadataProperties": {
-            "training_job": props.job_name,
+            "training_job": request.job_name,
             "validation_auc": "none" if auc is None else repr(auc),
-            "min_validation_auc": repr(props.min_validation_auc),
+            "min_validation_auc": repr(request.min_validation_auc),
             "gate_status": decision.status,
             "gate_reason": metadata_value(decision.reason),
             "registration_key": key,
+            **({TRAINING_RUN_KEY: metadata_value(request.training_run)} if request.training_run else {}),
         },
         # No Tags: a version takes its group's tags, and SageMaker refuses tags next to a group name.
     }
@@ -147,27 +163,20 @@ def find_registered_version(sagemaker: Any, group: str, key: str, since: datetim
 
 
 def register_model_version(
-    sagemaker: Any,
-    props: TrainingRunProperties,
-    *,
-    model_data_url: str,
-    files: RegistryFiles,
-    decision: GateDecision,
-    job_created: datetime,
+    sagemaker: Any, request: VersionRequest, files: RegistryFiles, *, job_created: datetime
 ) -> dict[str, Any]:
     """Register the job's model once (found again by its registration key) and describe the version.
 
     The registry is the source of truth for approval: when a person has since approved or
     rejected the version by hand, its current status wins over the gate's.
     """
-    key = registration_key(props.job_name, props.serving_environment, props.min_validation_auc)
-    existing = find_registered_version(sagemaker, props.model_package_group_name, key, job_created)
+    key = registration_key(request.job_name, request.serving_environment, request.min_validation_auc)
+    existing = find_registered_version(sagemaker, request.group, key, job_created)
     if existing is not None:
-        logger.info("version %s already registers %s", existing["ModelPackageArn"], props.job_name)
+        logger.info("version %s already registers %s", existing["ModelPackageArn"], request.job_name)
         return existing
-    request = model_package_request(props, model_data_url=model_data_url, files=files, decision=decision, key=key)
-    arn = sagemaker.create_model_package(**request)["ModelPackageArn"]
-    logger.info("registered %s as %s (%s)", props.job_name, arn, decision.status)
+    arn = sagemaker.create_model_package(**model_package_request(request, files, key))["ModelPackageArn"]
+    logger.info("registered %s as %s (%s)", request.job_name, arn, request.status)
     return sagemaker.describe_model_package(ModelPackageName=arn)
 
 
