@@ -67,6 +67,8 @@ CHANGED = "Changed?"
 NOTIFY_DEPLOYED = "Notify: deployed"
 DEPLOYED = "Deployed"
 # The way back: a failed bake reverts to the previous endpoint config, then rejects the version.
+# A bake whose alarms could not be read counts as failed: the version must not stay unbaked.
+BAKE_NOT_CHECKED = "Bake not checked"
 REVERT_ENDPOINT = "Revert endpoint"
 WAIT_FOR_REVERT = "Wait for the revert"
 DESCRIBE_REVERT = "Describe endpoint after revert"

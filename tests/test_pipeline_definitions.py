@@ -186,6 +186,30 @@ def test_a_failed_bake_reverts_before_it_rejects_and_a_rejected_version_never_de
     assert machine[states.NOT_PASSED]["Next"] == states.NOTIFY_NOT_DEPLOYED
 
 
+def test_guard_alarms_that_cannot_be_read_fail_the_bake_and_revert(synthesized: Synthesized):
+    machine = definition(synthesized.templates, "deployment")["States"]
+    (catch,) = machine[states.CHECK_GUARD_ALARMS]["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"] and catch["Next"] == states.BAKE_NOT_CHECKED
+    not_checked = machine[states.BAKE_NOT_CHECKED]
+    assert not_checked["Parameters"]["passed"] is False and not_checked["Next"] == states.REVERT_ENDPOINT
+
+
+@pytest.mark.parametrize("purpose", PURPOSES)
+def test_a_notification_that_fails_never_decides_the_run_nor_keeps_a_deploy_from_its_signal(
+    synthesized: Synthesized, purpose: str
+):
+    notifications = [
+        (name, state)
+        for name, state in definition(synthesized.templates, purpose)["States"].items()
+        if state.get("Resource", "").endswith(":states:::sns:publish")
+    ]
+    assert len(notifications) >= 2
+    for name, state in notifications:
+        assert state["Retry"][0]["ErrorEquals"] == ["States.ALL"], name
+        (catch,) = state["Catch"]
+        assert catch == {"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": state["Next"]}, name
+
+
 # --- no older model after `cdk deploy` ------------------------------------------------------------
 def test_cloudformation_holds_no_model_config_or_endpoint_so_it_cannot_roll_the_endpoint_back(
     synthesized: Synthesized,

@@ -243,6 +243,17 @@ def test_an_alarm_that_fired_before_the_rollout_does_not_fail_the_bake_one_after
     assert "p50 at 9 s" in verdict.as_output()["reason"]
 
 
+def test_a_bake_reason_fits_the_approval_description_it_becomes(aws: Aws) -> None:
+    arn = register(aws, APPROVED)
+    alarms = put_guard_alarms(aws)
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    for alarm in alarms:
+        aws.cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="threshold crossed " * 56)
+    verdict = bake_verdict(aws.cloudwatch, aws.sagemaker, alarm_names=alarms, since=since, version_arn=arn)
+    assert not verdict.passed and len(verdict.reason) <= 1024 and verdict.reason.endswith("…")
+    set_approval(aws.sagemaker, GROUP, 1, REJECTED, verdict.reason)
+
+
 def test_a_version_rejected_during_the_bake_fails_it_keeping_the_persons_reason(aws: Aws) -> None:
     arn = register(aws, APPROVED)
     alarms = put_guard_alarms(aws)

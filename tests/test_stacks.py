@@ -9,6 +9,7 @@ from aws_cdk.assertions import Match, Template
 from mlops_core import pipeline_states as states
 from mlops_core.naming import served_model_run_id, training_job_name
 from mlops_core.settings import Settings
+from mlops_stacks.constructs.training_pipeline import SIGNAL_MARGIN
 from monitoring import metrics as m
 
 from .conftest import cdk_json_context, synthesize
@@ -189,7 +190,8 @@ def test_the_deploy_waits_for_its_training_run_as_long_as_the_job_may_run_and_no
         max_runtime = settings.training_max_runtime_minutes * 60
         train = definition(app.templates, "training")["States"][states.TRAIN]
         assert train["Parameters"]["StoppingCondition"]["MaxRuntimeInSeconds"] == max_runtime
-        assert max_runtime < train["TimeoutSeconds"] <= timeout
+        # Train times out early enough for the run to explain the failure, notify and signal it.
+        assert max_runtime < train["TimeoutSeconds"] <= timeout - SIGNAL_MARGIN.to_seconds()
         timeouts.append(timeout)
     # manual mode also waits for the approval
     assert timeouts[1] >= 120 * 60 + 6 * 3600

@@ -225,7 +225,8 @@ class DeploymentPipeline(Construct):
             topic,
             f"States.Format('{s.project_name}: deployment run {{}} did not deploy. {{}}: {{}}', "
             f"$$.Execution.Name, {ERROR}.Error, {ERROR}.Cause)",
-        ).next(failed(self, fn, states.NOT_DEPLOYED))
+            failed(self, fn, states.NOT_DEPLOYED),
+        )
 
         def step(state: str, name: str, result_path: str) -> tasks.LambdaInvoke:
             task = invoke(self, state, self.deployer.function, {"step": name, "state": "$"}, result_path)
@@ -306,13 +307,31 @@ class DeploymentPipeline(Construct):
                         states.NOTIFY_DEPLOYED,
                         topic,
                         f"States.Format('{s.project_name}: {{}} ({{}}).', $.outcome.reason, $.plan.reason)",
-                    ).next(deployed)
+                        deployed,
+                    )
                 ),
             )
             .otherwise(not_passed)
         )
         bake = sfn.Wait(self, states.BAKE, time=sfn.WaitTime.seconds_path("$.run.timing.bake_seconds"))
-        bake.next(step(states.CHECK_GUARD_ALARMS, "check_bake", "$.outcome")).next(
+        check = invoke(
+            self, states.CHECK_GUARD_ALARMS, self.deployer.function, {"step": "check_bake", "state": "$"}, "$.outcome"
+        )
+        not_checked = sfn.Pass(
+            self,
+            states.BAKE_NOT_CHECKED,
+            parameters=state_parameters(
+                {
+                    "passed": False,
+                    # Not the error's cause: it can be longer than the ApprovalDescription it becomes.
+                    "reason": "States.Format('rolled back: the guard alarms could not be checked (the error is in "
+                    "the history of execution {})', $$.Execution.Name)",
+                }
+            ),
+            result_path="$.outcome",
+        ).next(revert)
+        check.add_catch(not_checked, errors=[sfn.Errors.ALL], result_path=ERROR)
+        bake.next(check).next(
             sfn.Choice(self, states.BAKE_PASSED)
             .when(sfn.Condition.boolean_equals("$.outcome.passed", True), confirm)
             .otherwise(revert)

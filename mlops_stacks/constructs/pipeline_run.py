@@ -3,7 +3,8 @@
 A custom resource waits at most an hour; a CloudFormation wait condition waits up to 12
 (AWS::CloudFormation::WaitCondition Timeout). The `Custom::PipelineRun` resource starts the
 execution with the handle's pre-signed URL in its input (`handlers/pipeline_run.py`); the
-pipeline's last state signals SUCCESS, or FAILURE with the reason, which fails the deploy at once.
+pipeline's last state signals SUCCESS, or FAILURE with the reason, which fails the deploy at once
+(a run that its state machine's own timeout ends sends nothing: the condition then times out).
 A wait condition cannot be updated and its handle must not be reused, so the handle and the
 condition carry the run id in their logical IDs: a new run gets a new pair, and CloudFormation
 deletes the old pair once the deploy succeeded.

@@ -142,15 +142,23 @@ def invoke(
     )
 
 
-def notify(scope: Construct, state: str, topic: sns.ITopic, message: str) -> tasks.SnsPublish:
-    """Publish `message` (a `States.Format(...)` expression) to the alert topic; the state's input goes on."""
-    return tasks.SnsPublish(
+def notify(scope: Construct, state: str, topic: sns.ITopic, message: str, then: sfn.State) -> tasks.SnsPublish:
+    """Publish `message` (a `States.Format(...)` expression) to the alert topic, then go on to `then`.
+
+    A notification that still fails after its retries goes on to `then` as well: an e-mail must not
+    decide the run, nor keep a waiting deploy from its signal.
+    """
+    task = tasks.SnsPublish(
         scope,
         state,
         topic=topic,
         message=sfn.TaskInput.from_json_path_at(message),
         result_path=sfn.JsonPath.DISCARD,
     )
+    task.add_retry(errors=[sfn.Errors.ALL], max_attempts=3, interval=Duration.seconds(2), backoff_rate=2)
+    task.add_catch(then, errors=[sfn.Errors.ALL], result_path=sfn.JsonPath.DISCARD)
+    task.next(then)
+    return task
 
 
 def signal(scope: Construct, state: str, function: lambda_.IFunction, status: str, reason: str) -> tasks.LambdaInvoke:

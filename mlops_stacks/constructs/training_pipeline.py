@@ -1,7 +1,8 @@
 """TrainingPipeline: train, register behind the quality gate, wait for a person's decision, notify, signal.
 
-The Train state waits for the job itself (`sagemaker:createTrainingJob.sync`), so a run lasts as
-long as the job's own MaxRuntime allows, not a custom resource's hour. A run's input names its
+The Train state waits for the job itself (`sagemaker:createTrainingJob.sync`), so a job may run
+for `training_max_runtime_minutes` (up to 11 hours), not a custom resource's hour; Train times out
+SIGNAL_MARGIN before the deploy's wait ends, so that even then the run signals its reason. A run's input names its
 data (`data.train`, `data.validation`) and, when a deploy waits on it, the wait handle; the job
 is named `<project>-<MD5 of the execution ARN>` (`naming.pipeline_job_name`). docs/pipeline.md
 draws the states; their names are `mlops_core.pipeline_states`.
@@ -41,6 +42,7 @@ from mlops_stacks.xgboost_image import xgboost_image_uri
 from model_code.metric_definitions import METRIC_DEFINITIONS
 
 APPROVAL_POLL = Duration.minutes(1)
+SIGNAL_MARGIN = Duration.minutes(10)
 # SageMaker's managed rule through which `.sync` learns that a training job ended
 # (https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html).
 SYNC_RULE = "StepFunctionsGetEventsForSageMakerTrainingJobsRule"
@@ -98,8 +100,10 @@ class TrainingPipeline(Construct):
                     "model_data_url.$": "$.ModelArtifacts.S3ModelArtifacts",
                 },
                 "ResultPath": "$.training",
-                # The job's own MaxRuntime stops it; the state allows for the instance's start as well.
-                "TimeoutSeconds": max_runtime + RUN_OVERHEAD_MINUTES * 60,
+                # The job's own MaxRuntime stops it; the state allows for the instance's start as well,
+                # and times out SIGNAL_MARGIN before the deploy's wait ends, so the run can still
+                # explain the failure, notify and signal it.
+                "TimeoutSeconds": max_runtime + RUN_OVERHEAD_MINUTES * 60 - int(SIGNAL_MARGIN.to_seconds()),
             },
         )
         definition = self._definition(train)
@@ -239,7 +243,8 @@ class TrainingPipeline(Construct):
             topic,
             f"States.Format('{s.project_name}: training run {{}} registered no approved version. {{}}: {{}}', "
             f"$$.Execution.Name, {ERROR}.Error, {ERROR}.Cause)",
-        ).next(failed(self, fn, states.NOT_REGISTERED))
+            failed(self, fn, states.NOT_REGISTERED),
+        )
         explain = invoke(
             self,
             states.EXPLAIN_FAILURE,
@@ -266,13 +271,12 @@ class TrainingPipeline(Construct):
             topic,
             f"States.Format('{s.project_name}: version {{}} is Approved ({{}}); the deployment pipeline rolls it "
             "out.', $.version.version, $.version.reason)",
-        ).next(
             succeeded(
                 self,
                 fn,
                 "States.Format('version {} of training job {} is Approved', $.version.version, $.run.job_name)",
                 states.REGISTERED,
-            )
+            ),
         )
         rejected_by_gate = error_from(
             self,
@@ -335,10 +339,9 @@ class TrainingPipeline(Construct):
             topic,
             f"States.Format('{s.project_name}: version {{}} ({{}}) awaits approval: `mlops approve {{}}` or "
             "`mlops reject {}`', $.version.version, $.version.reason, $.version.version, $.version.version)",
-        ).next(
             sfn.Choice(self, states.DEPLOY_WAITING)
             .when(sfn.Condition.is_present("$.wait_handle"), wait)
-            .otherwise(sfn.Succeed(self, states.AWAITING_APPROVAL))
+            .otherwise(sfn.Succeed(self, states.AWAITING_APPROVAL)),
         )
         gate = (
             sfn.Choice(self, states.GATE_DECISION)

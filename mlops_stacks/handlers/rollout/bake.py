@@ -1,7 +1,8 @@
-"""Whether a rolled-out version passed its bake: no guard alarm fired since it started, still approved.
+"""Whether a rolled-out version passed its bake: no guard alarm in ALARM since it started, still approved.
 
-An alarm already in ALARM before the rollout started does not fail it (it says nothing about the
-new version); one that went to ALARM since does. A serverless endpoint without traffic publishes
+The check reads the alarms' state at the end of the bake: one in ALARM that went there since the
+rollout started fails it; one already in ALARM before does not (it says nothing about the new
+version). An alarm that fired and recovered within the bake is not seen. A serverless endpoint without traffic publishes
 no data points, so its alarms cannot fire: a bake proves something only under traffic.
 """
 
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from mlops_core.quality_gate import APPROVED
+from mlops_stacks.handlers.training_run.versions import description_text
 
 ALARM = "ALARM"
 
@@ -57,17 +59,15 @@ def bake_verdict(
     version, status = package.get("ModelPackageVersion"), package.get("ModelApprovalStatus")
     if status != APPROVED:
         why = package.get("ApprovalDescription") or "no description"
-        return BakeVerdict(
-            False, f"rolled back: version {version} was set to {status} during the bake ({why})", fired, missing
-        )
+        reason = f"rolled back: version {version} was set to {status} during the bake ({why})"
+        return BakeVerdict(False, description_text(reason), fired, missing)
     if fired:
         first = next(alarm for alarm in alarms if alarm["AlarmName"] == fired[0])
-        return BakeVerdict(
-            False,
+        reason = (
             f"rolled back: {', '.join(fired)} went to ALARM during the bake of version {version} "
-            f"({first.get('StateReason', 'no reason given')})",
-            fired,
-            missing,
+            f"({first.get('StateReason', 'no reason given')})"
         )
+        # The reason becomes the version's ApprovalDescription, which takes at most 1024 characters.
+        return BakeVerdict(False, description_text(reason), fired, missing)
     checked = ", ".join(sorted(found)) or "none exist yet"
     return BakeVerdict(True, f"version {version} passed its bake; guard alarms checked: {checked}", (), missing)
