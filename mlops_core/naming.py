@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlops_core.settings import Settings
@@ -62,9 +63,9 @@ def bucket_name(project: str, purpose: str, account: str, region: str) -> str:
     return f"{project}-{purpose}-{account}-{region}"
 
 
-def training_job_name(settings: Settings, data_hash: str, code_hash: str) -> str:
-    """A deterministic job name from what shapes the model (≤ 63 characters)."""
-    shaping = {
+def _model_shaping(settings: Settings, data_hash: str, code_hash: str) -> dict[str, Any]:
+    """What shapes a trained model: the data, the code, the hyperparameters, the instance type, the image."""
+    return {
         "data": data_hash,
         "code": code_hash,
         "hyperparameters": dict(sorted(settings.hyperparameters.items())),
@@ -72,8 +73,16 @@ def training_job_name(settings: Settings, data_hash: str, code_hash: str) -> str
         "image": XGBOOST_FRAMEWORK_VERSION,
         "retrain_token": settings.retrain_token,
     }
-    digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
-    return f"{settings.project_name}-{digest[:12]}"
+
+
+def _digest(shaping: Mapping[str, Any]) -> str:
+    """The SHA-256 of `shaping` as canonical JSON (sorted keys), in hex."""
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
+
+
+def training_job_name(settings: Settings, data_hash: str, code_hash: str) -> str:
+    """A deterministic job name from what shapes the model (≤ 63 characters)."""
+    return f"{settings.project_name}-{_digest(_model_shaping(settings, data_hash, code_hash))[:12]}"
 
 
 # The registry stack's output naming the training run a deploy starts (read by the demo).
@@ -88,16 +97,11 @@ def training_run_id(settings: Settings, data_hash: str, code_hash: str) -> str:
     environment, the gate's threshold) changes; an unchanged deploy starts no run.
     """
     shaping = {
-        "data": data_hash,
-        "code": code_hash,
-        "hyperparameters": dict(sorted(settings.hyperparameters.items())),
-        "instance_type": settings.training_instance_type,
-        "image": XGBOOST_FRAMEWORK_VERSION,
-        "retrain_token": settings.retrain_token,
+        **_model_shaping(settings, data_hash, code_hash),
         "capture_percent": settings.data_capture_sampling_percentage,
         "min_validation_auc": settings.min_validation_auc,
     }
-    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
+    return _digest(shaping)[:16]
 
 
 def served_model_run_id(settings: Settings, training_run: str) -> str:
@@ -114,7 +118,7 @@ def served_model_run_id(settings: Settings, training_run: str) -> str:
         "provisioned_concurrency": settings.serverless_provisioned_concurrency,
         "bake_minutes": settings.bake_minutes,
     }
-    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
+    return _digest(shaping)[:16]
 
 
 def pipeline_job_name(project: str, execution_arn: str) -> str:
