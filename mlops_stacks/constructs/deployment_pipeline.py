@@ -39,6 +39,7 @@ from mlops_stacks.constructs.pipeline_state_machine import (
     sagemaker_task,
     state_parameters,
     succeeded,
+    wait_signal_function,
 )
 from mlops_stacks.constructs.python_function import PythonFunction
 from mlops_stacks.handlers.rollout import BUSY, CREATE, NONE, UPDATE, ServingSpec
@@ -146,14 +147,7 @@ class DeploymentPipeline(Construct):
                 "GUARD_ALARMS": json.dumps(guard_alarm_names(s)),
             },
         )
-        self.signal = PythonFunction(
-            self,
-            "SignalDeploy",
-            function_name=s.name("deployment-signal"),
-            handler="mlops_stacks.handlers.wait_signal.handler",
-            description="Signals the wait condition of the deploy that started a deployment run",
-            log_retention_days=s.log_retention_days,
-        )
+        self.signal = wait_signal_function(self, s, "deployment")
         prefix = self._our_prefix
         for statement in (
             # List calls have no resource-level permissions.

@@ -23,7 +23,7 @@ from constructs import Construct
 
 from mlops_core import pipeline_states as states
 from mlops_core.settings import Settings
-from mlops_stacks.constructs.python_function import ignore_redundant_depends_on, retention
+from mlops_stacks.constructs.python_function import PythonFunction, ignore_redundant_depends_on, retention
 
 # Set on every execution by the PipelineRun that starts it for a deploy (handlers/pipeline_run.py).
 WAIT_HANDLE = "$.wait_handle"
@@ -159,6 +159,18 @@ def notify(scope: Construct, state: str, topic: sns.ITopic, message: str, then: 
     task.add_catch(then, errors=[sfn.Errors.ALL], result_path=sfn.JsonPath.DISCARD)
     task.next(then)
     return task
+
+
+def wait_signal_function(scope: Construct, settings: Settings, purpose: str) -> PythonFunction:
+    """The Lambda that signals the wait condition of the deploy that started a `purpose` run."""
+    return PythonFunction(
+        scope,
+        "SignalDeploy",
+        function_name=settings.name(f"{purpose}-signal"),
+        handler="mlops_stacks.handlers.wait_signal.handler",
+        description=f"Signals the wait condition of the deploy that started a {purpose} run",
+        log_retention_days=settings.log_retention_days,
+    )
 
 
 def signal(scope: Construct, state: str, function: lambda_.IFunction, status: str, reason: str) -> tasks.LambdaInvoke:

@@ -36,6 +36,7 @@ from mlops_stacks.constructs.pipeline_state_machine import (
     notify,
     state_parameters,
     succeeded,
+    wait_signal_function,
 )
 from mlops_stacks.constructs.python_function import PythonFunction
 from mlops_stacks.xgboost_image import xgboost_image_uri
@@ -179,14 +180,7 @@ class TrainingPipeline(Construct):
             description="Turns a failed training run's error into its reason (train.py's own, from the job's log)",
             **common,
         )
-        self.signal = PythonFunction(
-            self,
-            "SignalDeploy",
-            function_name=s.name("training-signal"),
-            handler="mlops_stacks.handlers.wait_signal.handler",
-            description="Signals the wait condition of the deploy that started a training run",
-            **common,
-        )
+        self.signal = wait_signal_function(self, s, "training")
         group_arn = arn(self, "sagemaker", f"model-package/{group_name.lower()}/*")
         jobs_arn = arn(self, "sagemaker", f"training-job/{self.job_name_prefix.lower()}*")
         training_logs = arn(self, "logs", f"log-group:{TRAINING_LOG_GROUP}")
